@@ -1,0 +1,76 @@
+"""Array backends for batchnet: NumPy on the CPU, CuPy on the GPU.
+
+A backend bundles an array module (``xp``) with the few kernels that a plain
+array API does not offer well: im2col / col2im and the pooling scatters.
+Nothing here knows about neural networks.
+"""
+
+import os
+
+from backends.base import Backend, BackendUnavailable
+from backends.numpy_backend import NumpyBackend
+
+BACKEND_NAMES = ("numpy", "cupy")
+
+_instances = {}
+
+
+def get_backend(name=None):
+    """Return the backend called ``name``.
+
+    ``None`` reads ``$BATCHNET_BACKEND`` and falls back to ``"numpy"``;
+    ``"auto"`` is CuPy when a GPU works, else NumPy. Asking for CuPy where it
+    cannot work raises :class:`BackendUnavailable` with the reason.
+    """
+    if isinstance(name, Backend):
+        return name
+    if name is None:
+        name = os.environ.get("BATCHNET_BACKEND", "numpy")
+    if not isinstance(name, str):
+        raise TypeError(f"backend: expected a name in {BACKEND_NAMES + ('auto',)}, got {name!r}")
+    name = name.lower()
+    if name == "auto":
+        name = "cupy" if cupy_unavailable_reason() is None else "numpy"
+    if name not in BACKEND_NAMES:
+        raise ValueError(f"backend: expected one of {BACKEND_NAMES + ('auto',)}, got {name!r}")
+    if name not in _instances:
+        if name == "numpy":
+            _instances[name] = NumpyBackend()
+        else:
+            from backends.cupy_backend import CupyBackend
+
+            _instances[name] = CupyBackend()
+    return _instances[name]
+
+
+def cupy_unavailable_reason():
+    """Why the CuPy backend cannot run here, or ``None`` when it can."""
+    from backends.cupy_backend import unavailable_reason
+
+    return unavailable_reason()
+
+
+def available_backends():
+    """Names of the backends that work on this machine."""
+    names = ["numpy"]
+    if cupy_unavailable_reason() is None:
+        names.append("cupy")
+    return names
+
+
+def backend_for(array):
+    """The backend whose array type ``array`` is (NumPy for anything else)."""
+    if type(array).__module__.startswith("cupy"):
+        return get_backend("cupy")
+    return get_backend("numpy")
+
+
+__all__ = [
+    "Backend",
+    "BackendUnavailable",
+    "BACKEND_NAMES",
+    "available_backends",
+    "backend_for",
+    "cupy_unavailable_reason",
+    "get_backend",
+]

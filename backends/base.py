@@ -1,0 +1,105 @@
+"""The Backend interface: an array module plus the kernels layers need.
+
+Layouts (see DESIGN.md): images are NHWC ``(N, H, W, C)``; im2col turns them
+into ``(N*OH*OW, KH*KW*C)`` with the kernel offset ``(i, j)`` outer and the
+channel inner, so that a conv weight ``(KH, KW, C, F)`` reshaped to
+``(KH*KW*C, F)`` multiplies it directly.
+"""
+
+
+class BackendUnavailable(RuntimeError):
+    """Raised when a backend is asked for on a machine where it cannot run."""
+
+
+def pair(value, name):
+    """``value`` as a pair of non-negative ints: ``3 -> (3, 3)``, ``(1, 2) -> (1, 2)``."""
+    if isinstance(value, (int,)) and not isinstance(value, bool):
+        result = (value, value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        result = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
+    if min(result) < 0:
+        raise ValueError(f"{name}: expected non-negative values, got {value!r}")
+    return result
+
+
+def output_size(size, kernel, stride, padding):
+    """Floor-mode output length of a sliding window: ``(size + 2p - k) // s + 1``."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def window_geometry(input_shape, kernel_shape, stride, padding):
+    """Checked ``(OH, OW)`` of a window of ``kernel_shape`` sliding over NHWC ``input_shape``."""
+    _, height, width, _ = input_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel_shape, stride, padding
+    if sh < 1 or sw < 1:
+        raise ValueError(f"stride must be at least 1, got {stride}")
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel shape must be at least 1x1, got {kernel_shape}")
+    if kh > height + 2 * ph or kw > width + 2 * pw:
+        raise ValueError(
+            f"kernel {kh}x{kw} is larger than the padded input "
+            f"{height + 2 * ph}x{width + 2 * pw} (input {height}x{width}, padding {padding})"
+        )
+    return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
+
+
+class Backend:
+    """What a layer may ask of its array backend.
+
+    ``xp`` is the NumPy-compatible array module; the methods below are the
+    operations where a backend brings its own kernel. ``kernel_shape``,
+    ``stride`` and ``padding`` are always pairs ``(rows, cols)``.
+    """
+
+    name = "abstract"
+    xp = None
+
+    def asarray(self, array, dtype=None):
+        """``array`` on this backend's device (no copy when already there)."""
+        raise NotImplementedError
+
+    def to_numpy(self, array):
+        """``array`` as a NumPy array on the host."""
+        raise NotImplementedError
+
+    def synchronize(self):
+        """Wait until queued device work is done (for timing)."""
+
+    def kernels(self):
+        """A dict naming the implementation in use for each kernel."""
+        raise NotImplementedError
+
+    def im2col(self, images, kernel_shape, stride, padding):
+        """``(N, H, W, C) -> (N*OH*OW, KH*KW*C)``, zero padded."""
+        raise NotImplementedError
+
+    def col2im(self, columns, input_shape, kernel_shape, stride, padding):
+        """Adjoint of :meth:`im2col`: sums each window's rows back into ``(N, H, W, C)``."""
+        raise NotImplementedError
+
+    def max_pool(self, images, pool_shape, stride, padding):
+        """Max over each window (padding counts as -inf): ``(output, argmax)``.
+
+        ``argmax`` holds, per output element, the flat kernel offset
+        ``i * KW + j`` of the first maximum.
+        """
+        raise NotImplementedError
+
+    def max_pool_backward(self, output_error, argmax, input_shape, pool_shape, stride, padding):
+        """Route each output's error to its argmax, summing where windows overlap."""
+        raise NotImplementedError
+
+    def avg_pool(self, images, pool_shape, stride, padding):
+        """Mean over each window, zero padding included in the count."""
+        raise NotImplementedError
+
+    def avg_pool_backward(self, output_error, input_shape, pool_shape, stride, padding):
+        """Spread each output's error evenly over its window."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name}>"

@@ -1,0 +1,162 @@
+"""The NumPy backend: CPU arrays, with compiled Cython scatters when built.
+
+im2col and the pooling forwards loop only over the KH*KW kernel offsets, each
+one strided slice of the whole batch (Chainer's approach): Python overhead is
+per offset, never per pixel. The scatters (col2im, max-pool backward) use the
+Cython extension ``backends._col2im`` when it was built; otherwise the same
+offset loop with one slice-add each, never ``np.add.at``.
+"""
+
+import os
+
+import numpy as np
+
+from backends.base import Backend, window_geometry
+
+try:
+    from backends import _col2im as _compiled
+except ImportError as error:  # the extension is optional: the fallback below is exact
+    _compiled = None
+    _compiled_import_error = str(error)
+else:
+    _compiled_import_error = None
+
+
+def extension_unavailable_reason():
+    """Why the compiled kernels are not in use, or ``None`` when they are."""
+    if _compiled is None:
+        return f"backends._col2im is not built ({_compiled_import_error})"
+    if os.environ.get("BATCHNET_DISABLE_EXT", "") not in ("", "0"):
+        return "disabled by BATCHNET_DISABLE_EXT"
+    return None
+
+
+def _window(array, i, j, output_shape, stride):
+    """The strided slice of ``array`` that kernel offset ``(i, j)`` sees, over all windows."""
+    (oh, ow), (sh, sw) = output_shape, stride
+    return array[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
+
+
+def _pad(images, padding, value):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return images
+    return np.pad(images, ((0, 0), (ph, ph), (pw, pw), (0, 0)), constant_values=value)
+
+
+class NumpyBackend(Backend):
+    """CPU backend. ``use_extension=None`` uses the Cython kernels when available."""
+
+    name = "numpy"
+    xp = np
+
+    def __init__(self, use_extension=None):
+        reason = extension_unavailable_reason()
+        if use_extension and _compiled is None:
+            raise ImportError(
+                f"{reason}; build it with `pip install -e .` (needs Cython and a C compiler)"
+            )
+        if use_extension is None:
+            use_extension = reason is None
+        self.use_extension = bool(use_extension)
+
+    def asarray(self, array, dtype=None):
+        return np.asarray(array, dtype=dtype)
+
+    def to_numpy(self, array):
+        return np.asarray(array)
+
+    def kernels(self):
+        scatter = "cython" if self.use_extension else "numpy (strided slice-add)"
+        return {
+            "im2col": "numpy (strided slice copy)",
+            "col2im": scatter,
+            "max_pool": "numpy (elementwise max of strided slices)",
+            "max_pool_backward": scatter,
+        }
+
+    def im2col(self, images, kernel_shape, stride, padding):
+        n, _, _, channels = images.shape
+        kh, kw = kernel_shape
+        oh, ow = window_geometry(images.shape, kernel_shape, stride, padding)
+        padded = _pad(images, padding, 0)
+        columns = np.empty((n, oh, ow, kh, kw, channels), dtype=images.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                columns[:, :, :, i, j, :] = _window(padded, i, j, (oh, ow), stride)
+        return columns.reshape(n * oh * ow, kh * kw * channels)
+
+    def col2im(self, columns, input_shape, kernel_shape, stride, padding):
+        n, height, width, channels = input_shape
+        kh, kw = kernel_shape
+        oh, ow = window_geometry(input_shape, kernel_shape, stride, padding)
+        if columns.shape != (n * oh * ow, kh * kw * channels):
+            raise ValueError(
+                f"col2im: expected columns of shape {(n * oh * ow, kh * kw * channels)}, "
+                f"got {columns.shape}"
+            )
+        if self.use_extension:
+            images = np.zeros(input_shape, dtype=columns.dtype)
+            _compiled.col2im(np.ascontiguousarray(columns), images, kh, kw, *stride, *padding)
+            return images
+        (ph, pw) = padding
+        padded = np.zeros((n, height + 2 * ph, width + 2 * pw, channels), dtype=columns.dtype)
+        windows = columns.reshape(n, oh, ow, kh, kw, channels)
+        for i in range(kh):
+            for j in range(kw):
+                _window(padded, i, j, (oh, ow), stride)[...] += windows[:, :, :, i, j, :]
+        return np.ascontiguousarray(padded[:, ph : ph + height, pw : pw + width, :])
+
+    def max_pool(self, images, pool_shape, stride, padding):
+        kh, kw = pool_shape
+        oh, ow = window_geometry(images.shape, pool_shape, stride, padding)
+        padded = _pad(images, padding, -np.inf)
+        output = _window(padded, 0, 0, (oh, ow), stride).copy()
+        argmax = np.zeros(output.shape, dtype=np.int32)
+        for offset in range(1, kh * kw):
+            window = _window(padded, offset // kw, offset % kw, (oh, ow), stride)
+            # strict ">" keeps the first maximum on ties, the rule the reference follows
+            greater = window > output
+            np.copyto(output, window, where=greater)
+            np.copyto(argmax, offset, where=greater)
+        return output, argmax
+
+    def max_pool_backward(self, output_error, argmax, input_shape, pool_shape, stride, padding):
+        n, height, width, channels = input_shape
+        kh, kw = pool_shape
+        oh, ow = window_geometry(input_shape, pool_shape, stride, padding)
+        if self.use_extension:
+            input_error = np.zeros(input_shape, dtype=output_error.dtype)
+            _compiled.max_pool_backward(
+                np.ascontiguousarray(output_error), np.ascontiguousarray(argmax),
+                input_error, kh, kw, *stride, *padding,
+            )
+            return input_error
+        ph, pw = padding
+        padded = np.zeros((n, height + 2 * ph, width + 2 * pw, channels), dtype=output_error.dtype)
+        zero = output_error.dtype.type(0)
+        for offset in range(kh * kw):
+            routed = np.where(argmax == offset, output_error, zero)
+            _window(padded, offset // kw, offset % kw, (oh, ow), stride)[...] += routed
+        return np.ascontiguousarray(padded[:, ph : ph + height, pw : pw + width, :])
+
+    def avg_pool(self, images, pool_shape, stride, padding):
+        kh, kw = pool_shape
+        oh, ow = window_geometry(images.shape, pool_shape, stride, padding)
+        padded = _pad(images, padding, 0)
+        output = _window(padded, 0, 0, (oh, ow), stride).copy()
+        for offset in range(1, kh * kw):
+            output += _window(padded, offset // kw, offset % kw, (oh, ow), stride)
+        output *= output.dtype.type(1.0 / (kh * kw))
+        return output
+
+    def avg_pool_backward(self, output_error, input_shape, pool_shape, stride, padding):
+        n, height, width, channels = input_shape
+        kh, kw = pool_shape
+        oh, ow = window_geometry(input_shape, pool_shape, stride, padding)
+        ph, pw = padding
+        share = output_error * output_error.dtype.type(1.0 / (kh * kw))
+        padded = np.zeros((n, height + 2 * ph, width + 2 * pw, channels), dtype=output_error.dtype)
+        for offset in range(kh * kw):
+            _window(padded, offset // kw, offset % kw, (oh, ow), stride)[...] += share
+        return np.ascontiguousarray(padded[:, ph : ph + height, pw : pw + width, :])

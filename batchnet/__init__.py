@@ -1,0 +1,63 @@
+"""batchnet: the beginners' tutorial network library, vectorized over mini-batches.
+
+NumPy on the CPU, CuPy on the GPU (see :mod:`backends`), with a corrected
+per-sample reference implementation in :mod:`batchnet.reference`.
+"""
+
+from batchnet.activations import (
+    relu,
+    relu_prime,
+    sigmoid,
+    sigmoid_prime,
+    softmax,
+    softmax_prime,
+    tanh,
+    tanh_prime,
+)
+from batchnet.config import show_config
+from batchnet.data import one_hot, scale_images
+from batchnet.history import History
+from batchnet.layers import (
+    ActivationLayer,
+    AveragePoolingLayer,
+    ConvolutionalLayer,
+    FCLayer,
+    FlattenLayer,
+    Layer,
+    MaxPoolingLayer,
+)
+from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
+from batchnet.network import NeuralNetwork, TrainingDiverged
+from batchnet.optimizers import SGD, Adam
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivationLayer",
+    "Adam",
+    "AveragePoolingLayer",
+    "ConvolutionalLayer",
+    "FCLayer",
+    "FlattenLayer",
+    "History",
+    "Layer",
+    "MaxPoolingLayer",
+    "NeuralNetwork",
+    "SGD",
+    "TrainingDiverged",
+    "mse",
+    "mse_prime",
+    "one_hot",
+    "relu",
+    "relu_prime",
+    "scale_images",
+    "show_config",
+    "sigmoid",
+    "sigmoid_prime",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_prime",
+    "softmax_prime",
+    "tanh",
+    "tanh_prime",
+]

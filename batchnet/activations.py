@@ -1,0 +1,66 @@
+"""Activation functions and their derivatives, in the tutorial's form.
+
+``f(x)`` maps an array; ``f_prime(x, output)`` returns the element-wise
+derivative at ``x`` given ``output = f(x)``, which ``ActivationLayer``
+multiplies by the incoming error. Softmax couples the elements of a row, so
+``softmax_prime`` is marked as a vector-Jacobian product: it takes the error
+too and returns ``dE/dx`` itself.
+"""
+
+from backends import backend_for
+
+
+def vector_jacobian_product(prime):
+    """Mark ``prime(x, output, output_error)`` as returning dE/dx, not an element-wise derivative."""
+    prime.vector_jacobian_product = True
+    return prime
+
+
+def tanh(x):
+    return backend_for(x).xp.tanh(x)
+
+
+def tanh_prime(x, output):
+    """tanh'(x) = 1 - tanh(x)^2, from the output already computed."""
+    return 1 - output * output
+
+
+def sigmoid(x):
+    xp = backend_for(x).xp
+    # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)) without overflow for large |x|
+    return 0.5 * (1 + xp.tanh(0.5 * x))
+
+
+def sigmoid_prime(x, output):
+    """sigmoid'(x) = s (1 - s)."""
+    return output * (1 - output)
+
+
+def relu(x):
+    return backend_for(x).xp.maximum(x, 0)
+
+
+def relu_prime(x, output):
+    """relu'(x) = 1 where x > 0, else 0 (0 at x = 0)."""
+    return (x > 0).astype(x.dtype)
+
+
+def softmax(x):
+    """Row-wise softmax over the last axis, shifted by the row max for stability."""
+    xp = backend_for(x).xp
+    exps = xp.exp(x - x.max(axis=-1, keepdims=True))
+    return exps / exps.sum(axis=-1, keepdims=True)
+
+
+@vector_jacobian_product
+def softmax_prime(x, output, output_error):
+    """dE/dz = J^T g with J_ij = s_i (delta_ij - s_j), i.e. s * (g - sum(g * s))."""
+    return output * (output_error - (output_error * output).sum(axis=-1, keepdims=True))
+
+
+ACTIVATIONS = {
+    "tanh": (tanh, tanh_prime),
+    "sigmoid": (sigmoid, sigmoid_prime),
+    "relu": (relu, relu_prime),
+    "softmax": (softmax, softmax_prime),
+}

@@ -1,0 +1,19 @@
+"""Batched layers, one module per family, with the tutorial's names."""
+
+from batchnet.layers.activation import ActivationLayer
+from batchnet.layers.base import Layer
+from batchnet.layers.conv import ConvolutionalLayer
+from batchnet.layers.dense import FCLayer
+from batchnet.layers.flatten import FlattenLayer
+from batchnet.layers.pooling import AveragePoolingLayer, MaxPoolingLayer, PoolingLayer
+
+__all__ = [
+    "ActivationLayer",
+    "AveragePoolingLayer",
+    "ConvolutionalLayer",
+    "FCLayer",
+    "FlattenLayer",
+    "Layer",
+    "MaxPoolingLayer",
+    "PoolingLayer",
+]

@@ -1,0 +1,131 @@
+"""The Layer base class: the tutorial's contract, on mini-batches.
+
+``forward_propagation(batch)`` returns the layer's output; ``backward(output_error)``
+stores the parameter gradients in ``self.gradients`` and returns the error for
+the layer's input; ``backward_propagation(output_error, learning_rate)`` is the
+tutorial's call: ``backward`` followed by a plain SGD step.
+"""
+
+import numpy as np
+
+from backends import backend_for, get_backend
+
+
+class Layer:
+    """A layer of a network working on a batch whose first axis is the sample axis.
+
+    Parameters are created lazily from the first input, in that input's float
+    dtype unless ``dtype`` was given. ``parameter_names`` lists the attributes
+    that hold trainable arrays; ``gradients`` maps each name to its gradient
+    after ``backward``.
+    """
+
+    parameter_names = ()
+
+    def __init__(self, dtype=None):
+        self.input = None
+        self.output = None
+        self.dtype = None if dtype is None else np.dtype(dtype)
+        if self.dtype is not None and self.dtype.kind != "f":
+            raise TypeError(f"{self.name}: dtype must be a float type, got {self.dtype}")
+        self.backend = None
+        self.rng = None
+        self.gradients = {}
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def xp(self):
+        return self.backend.xp
+
+    @property
+    def built(self):
+        return self.backend is not None
+
+    def bind(self, backend=None, rng=None):
+        """Choose where the layer's arrays live and which generator draws its weights.
+
+        The network calls this before the first forward pass; a layer used on
+        its own binds to the backend of the first array it sees.
+        """
+        if backend is not None:
+            self.backend = get_backend(backend)
+        if rng is not None:
+            self.rng = rng
+        return self
+
+    def parameters(self):
+        """The trainable arrays by name (empty before the first forward pass)."""
+        return {name: getattr(self, name) for name in self.parameter_names
+                if getattr(self, name, None) is not None}
+
+    def forward_propagation(self, input_data):
+        if self.backend is None:
+            self.backend = backend_for(input_data)
+        self._check_input(input_data)
+        if not self.initialized:
+            if self.dtype is None:
+                self.dtype = input_data.dtype
+            if self.rng is None:
+                self.rng = np.random.default_rng()
+            self.initialize(input_data)
+        self.input = input_data
+        self.output = self.forward(input_data)
+        return self.output
+
+    def backward_propagation(self, output_error, learning_rate):
+        input_error = self.backward(output_error)
+        if learning_rate is not None:
+            self.apply_gradients(learning_rate)
+        return input_error
+
+    def apply_gradients(self, learning_rate):
+        """Plain SGD on every parameter: ``p -= learning_rate * dE/dp``."""
+        for name, gradient in self.gradients.items():
+            parameter = getattr(self, name)
+            parameter -= parameter.dtype.type(learning_rate) * gradient
+
+    @property
+    def initialized(self):
+        return True
+
+    def initialize(self, input_data):
+        """Create parameters from the first input (layers with parameters override)."""
+
+    def forward(self, input_data):
+        raise NotImplementedError
+
+    def backward(self, output_error):
+        raise NotImplementedError
+
+    def _check_input(self, input_data):
+        if not hasattr(input_data, "dtype") or not hasattr(input_data, "shape"):
+            raise TypeError(f"{self.name}: expected an array, got {type(input_data).__name__}")
+        if input_data.dtype.kind != "f":
+            raise TypeError(
+                f"{self.name}: expected a float array, got dtype {input_data.dtype} "
+                "(scale integer images to floats first, e.g. x / 255)"
+            )
+        if input_data.ndim < 1 or input_data.shape[0] == 0:
+            raise ValueError(f"{self.name}: expected a non-empty batch, got shape {input_data.shape}")
+        if self.dtype is not None and self.initialized and input_data.dtype != self.dtype:
+            raise TypeError(
+                f"{self.name}: expected input of dtype {self.dtype}, got {input_data.dtype}"
+            )
+
+    def _check_output_error(self, output_error):
+        if self.output is None:
+            raise RuntimeError(f"{self.name}: backward called before forward")
+        if output_error.shape != self.output.shape:
+            raise ValueError(
+                f"{self.name}: expected output error of shape {self.output.shape}, "
+                f"got {output_error.shape}"
+            )
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        return f"{self.name}({self.extra_repr()})"

@@ -1,0 +1,62 @@
+"""Shared handling of weights and biases for the layers that have them."""
+
+from batchnet.initializers import get_initializer, initializer_name
+from batchnet.layers.base import Layer
+
+
+class ParametricLayer(Layer):
+    """A layer with ``weights`` and a 1-D ``bias``, drawn by named initializers.
+
+    Subclasses say the shapes and fans through :meth:`parameter_shapes`.
+    ``weights`` and ``bias`` are plain backend arrays: assign them to set the
+    parameters (shapes are checked on the next forward pass).
+    """
+
+    parameter_names = ("weights", "bias")
+    default_weight_initializer = "glorot_uniform"
+
+    def __init__(self, dtype=None, weight_initializer=None, bias_initializer="zeros"):
+        super().__init__(dtype)
+        self.weight_initializer = get_initializer(weight_initializer or self.default_weight_initializer)
+        self.bias_initializer = get_initializer(bias_initializer)
+        self.weights = None
+        self.bias = None
+
+    @property
+    def initialized(self):
+        return self.weights is not None and self.bias is not None
+
+    def parameter_shapes(self, input_data):
+        """``(weights_shape, bias_shape, fan_in, fan_out)`` for this input."""
+        raise NotImplementedError
+
+    def initialize(self, input_data):
+        weights_shape, bias_shape, fan_in, fan_out = self.parameter_shapes(input_data)
+        for name, shape, initializer in (
+            ("weights", weights_shape, self.weight_initializer),
+            ("bias", bias_shape, self.bias_initializer),
+        ):
+            if getattr(self, name) is None:
+                values = initializer(self.rng, shape, fan_in, fan_out, self.dtype)
+                setattr(self, name, self.backend.asarray(values, dtype=self.dtype))
+        self._check_parameters(weights_shape, bias_shape)
+
+    def reset_parameters(self):
+        """Forget the parameters; the next forward pass draws new ones."""
+        self.weights = None
+        self.bias = None
+        self.gradients = {}
+
+    def _check_parameters(self, weights_shape, bias_shape):
+        for name, expected in (("weights", weights_shape), ("bias", bias_shape)):
+            actual = getattr(self, name).shape
+            if tuple(actual) != tuple(expected):
+                raise ValueError(f"{self.name}: expected {name} of shape {expected}, got {actual}")
+
+    def initializer_repr(self):
+        parts = []
+        if initializer_name(self.weight_initializer) != self.default_weight_initializer:
+            parts.append(f"weight_initializer={initializer_name(self.weight_initializer)}")
+        if self.bias_initializer.__name__ != "zeros":
+            parts.append(f"bias_initializer={initializer_name(self.bias_initializer)}")
+        return parts

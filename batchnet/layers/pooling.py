@@ -1,0 +1,75 @@
+"""Max and average pooling over NHWC batches."""
+
+from backends.base import pair, window_geometry
+from batchnet.layers.base import Layer
+
+
+class PoolingLayer(Layer):
+    """Shared geometry: ``pool_shape``, ``stride`` and ``padding``, each an int or ``(rows, cols)``.
+
+    Padding may be at most half the pool, so that every window holds at least
+    one real input element.
+    """
+
+    def __init__(self, pool_shape=(2, 2), stride=2, padding=(0, 0)):
+        super().__init__()
+        self.pool_shape = pair(pool_shape, f"{self.name} pool_shape")
+        self.stride = pair(stride, f"{self.name} stride")
+        self.padding = pair(padding, f"{self.name} padding")
+        if min(self.stride) < 1:
+            raise ValueError(f"{self.name}: stride must be at least 1, got {stride!r}")
+        if min(self.pool_shape) < 1:
+            raise ValueError(f"{self.name}: pool_shape must be at least 1x1, got {pool_shape!r}")
+        if any(p > k // 2 for p, k in zip(self.padding, self.pool_shape)):
+            raise ValueError(
+                f"{self.name}: padding must be at most half the pool {self.pool_shape}, "
+                f"got {self.padding}"
+            )
+
+    def output_shape(self, input_shape):
+        try:
+            oh, ow = window_geometry(input_shape, self.pool_shape, self.stride, self.padding)
+        except ValueError as error:
+            raise ValueError(f"{self.name}: {error}") from None
+        return (input_shape[0], oh, ow, input_shape[3])
+
+    def _check_input(self, input_data):
+        super()._check_input(input_data)
+        if input_data.ndim != 4:
+            raise ValueError(f"{self.name}: expected input (N, H, W, C), got shape {input_data.shape}")
+        self.output_shape(input_data.shape)
+
+    def extra_repr(self):
+        parts = [f"pool_shape={self.pool_shape}", f"stride={self.stride}"]
+        if self.padding != (0, 0):
+            parts.append(f"padding={self.padding}")
+        return ", ".join(parts)
+
+
+class MaxPoolingLayer(PoolingLayer):
+    """Max over each window; padding counts as -inf. The error goes to the first maximum."""
+
+    def forward(self, input_data):
+        output, self._argmax = self.backend.max_pool(
+            input_data, self.pool_shape, self.stride, self.padding
+        )
+        return output
+
+    def backward(self, output_error):
+        self._check_output_error(output_error)
+        return self.backend.max_pool_backward(
+            output_error, self._argmax, self.input.shape, self.pool_shape, self.stride, self.padding
+        )
+
+
+class AveragePoolingLayer(PoolingLayer):
+    """Mean over each window; zero padding counts towards the mean."""
+
+    def forward(self, input_data):
+        return self.backend.avg_pool(input_data, self.pool_shape, self.stride, self.padding)
+
+    def backward(self, output_error):
+        self._check_output_error(output_error)
+        return self.backend.avg_pool_backward(
+            output_error, self.input.shape, self.pool_shape, self.stride, self.padding
+        )

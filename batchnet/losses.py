@@ -1,0 +1,64 @@
+"""Loss functions ``loss(y_true, y_pred)`` and their gradients ``loss_prime(y_true, y_pred)``.
+
+Both are means over the batch, so the gradient of a batch is the average of
+the per-sample gradients and a learning rate means the same at any batch size.
+"""
+
+from backends import backend_for
+
+
+def _check_shapes(name, y_true, y_pred):
+    if y_true.shape != y_pred.shape:
+        hint = ""
+        if y_true.ndim == y_pred.ndim - 1:
+            hint = " (labels look like class indices: one-hot encode them with batchnet.one_hot)"
+        raise ValueError(
+            f"{name}: expected targets of shape {y_pred.shape} like the network output, "
+            f"got {y_true.shape}{hint}"
+        )
+
+
+def mse(y_true, y_pred):
+    """Mean squared error over every element of the batch: mean((y - y_hat)^2)."""
+    _check_shapes("mse", y_true, y_pred)
+    difference = y_true - y_pred
+    return (difference * difference).mean()
+
+
+def mse_prime(y_true, y_pred):
+    """d mse / d y_hat = 2 (y_hat - y) / size."""
+    _check_shapes("mse_prime", y_true, y_pred)
+    return (y_pred - y_true) * y_pred.dtype.type(2.0 / y_pred.size)
+
+
+def _log_softmax(logits):
+    xp = backend_for(logits).xp
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax_cross_entropy(y_true, logits):
+    """Cross-entropy of one-hot targets against softmax(logits), averaged over the batch.
+
+    Takes logits, not probabilities: the softmax is fused in and computed with
+    the log-sum-exp shift, so large logits neither overflow nor give log(0).
+    """
+    _check_shapes("softmax_cross_entropy", y_true, logits)
+    return -(y_true * _log_softmax(logits)).sum() / logits.shape[0]
+
+
+def softmax_cross_entropy_prime(y_true, logits):
+    """d CE / d logits = (softmax(logits) - y) / N."""
+    _check_shapes("softmax_cross_entropy_prime", y_true, logits)
+    xp = backend_for(logits).xp
+    probabilities = xp.exp(_log_softmax(logits))
+    return (probabilities - y_true) * logits.dtype.type(1.0 / logits.shape[0])
+
+
+softmax_cross_entropy.needs_one_hot = True
+softmax_cross_entropy_prime.needs_one_hot = True
+
+LOSSES = {
+    "mse": (mse, mse_prime),
+    "softmax_cross_entropy": (softmax_cross_entropy, softmax_cross_entropy_prime),
+}

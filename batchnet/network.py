@@ -1,0 +1,272 @@
+"""NeuralNetwork: the tutorial's ``add / use / fit / predict``, on mini-batches.
+
+A network owns one backend (where arrays live), one dtype (float32 unless
+asked otherwise) and one seeded generator per ``fit``, which draws the initial
+weights on the host and the order of the batches: the same seed gives the same
+weights, the same batches and the same result on the CPU.
+"""
+
+import contextlib
+import math
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from backends import backend_for, get_backend
+from batchnet.history import History
+from batchnet.layers.base import Layer
+from batchnet.optimizers import get_optimizer
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+class NeuralNetwork:
+    """A stack of layers trained by backpropagation.
+
+    ``NeuralNetwork(backend="numpy" | "cupy" | "auto", dtype="float32")``; the
+    backend defaults to ``$BATCHNET_BACKEND`` or NumPy. Inputs are converted to
+    the network's dtype once, at the start of ``fit``/``predict``.
+    """
+
+    def __init__(self, backend=None, dtype="float32"):
+        self.layers = []
+        self.loss = None
+        self.loss_prime = None
+        self.backend = get_backend(backend)
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind != "f":
+            raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {self.dtype}")
+        self.history = History()
+        self.optimizer = None
+
+    # -- building ---------------------------------------------------------
+    def add(self, layer):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"NeuralNetwork.add: expected a Layer, got {type(layer).__name__}")
+        self.layers.append(layer)
+        return self
+
+    def use(self, loss, loss_prime):
+        if not callable(loss) or not callable(loss_prime):
+            raise TypeError("NeuralNetwork.use: expected two functions (loss, loss_prime)")
+        self.loss = loss
+        self.loss_prime = loss_prime
+        return self
+
+    # -- running ----------------------------------------------------------
+    def forward(self, batch):
+        for layer in self.layers:
+            batch = layer.forward_propagation(batch)
+        return batch
+
+    def backward(self, error):
+        for layer in reversed(self.layers):
+            error = layer.backward(error)
+        return error
+
+    def fit(self, x_train, y_train, epochs, learning_rate, batch_size=32, shuffle=True, seed=None,
+            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None):
+        """Train with mini-batch gradient descent and return ``self`` (for chaining).
+
+        Each step averages the loss gradient over ``batch_size`` samples; with
+        ``optimizer=None`` the update is the tutorial's ``w -= learning_rate * dE/dw``,
+        else ``"sgd"``, ``"adam"`` or an :class:`~batchnet.optimizers.Optimizer`.
+        ``validation_split`` holds out that fraction after a seeded shuffle.
+        ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
+        Per-epoch figures go to ``self.history``. Ctrl-C stops after the current
+        step and keeps the model and the history so far.
+        """
+        if self.loss is None:
+            raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"NeuralNetwork.fit: epochs must be a non-negative int, got {epochs!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"NeuralNetwork.fit: batch_size must be a positive int, got {batch_size!r}")
+        if not 0 <= validation_split < 1:
+            raise ValueError(f"NeuralNetwork.fit: validation_split must be in [0, 1), got {validation_split!r}")
+        rng = np.random.default_rng(seed)
+        x_train, y_train = self._check_data(x_train, y_train, "fit")
+        if validation_split:
+            order = rng.permutation(len(x_train))
+            held_out = max(1, int(round(len(x_train) * validation_split)))
+            if held_out >= len(x_train):
+                raise ValueError("NeuralNetwork.fit: validation_split leaves no training samples")
+            validation_data = (x_train[order[-held_out:]], y_train[order[-held_out:]])
+            x_train, y_train = x_train[order[:-held_out]], y_train[order[:-held_out]]
+        if validation_data is not None:
+            if len(validation_data) != 2:
+                raise ValueError("NeuralNetwork.fit: validation_data must be a pair (x, y)")
+            validation_data = self._check_data(*validation_data, "fit validation_data")
+        self._bind(rng)
+        self.optimizer = get_optimizer(optimizer, learning_rate)
+        xp = self.backend.xp
+        x_device = self.backend.asarray(x_train, dtype=self.dtype)
+        y_device = self.backend.asarray(y_train, dtype=self.dtype)
+        samples = len(x_device)
+        steps = math.ceil(samples / batch_size)
+        limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
+        first_epoch = len(self.history.epoch)
+        with limits:
+            for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
+                order = rng.permutation(samples) if shuffle else None
+                if order is not None:
+                    order = self.backend.asarray(order)
+                progress = _progress(verbose, steps, epoch, first_epoch + epochs)
+                total_loss = xp.zeros((), dtype=self.dtype)
+                correct = xp.zeros((), dtype=xp.int64)
+                try:
+                    for step in range(steps):
+                        rows = slice(step * batch_size, (step + 1) * batch_size)
+                        indices = order[rows] if order is not None else rows
+                        x_batch, y_batch = x_device[indices], y_device[indices]
+                        output = self.forward(x_batch)
+                        total_loss += self.loss(y_batch, output) * len(x_batch)
+                        correct += _count_correct(xp, y_batch, output)
+                        self.backward(self.loss_prime(y_batch, output))
+                        self.optimizer.step(self.layers)
+                        if progress is not None:
+                            seen = min(samples, (step + 1) * batch_size)
+                            progress.update(step + 1, lambda: float(total_loss) / seen)
+                except KeyboardInterrupt:
+                    self.history.stopped_early = f"interrupted during epoch {epoch}"
+                    if progress is not None:
+                        progress.close(f"interrupted during epoch {epoch}")
+                    break
+                metrics = {"loss": float(total_loss) / samples}
+                if _is_classification(y_train):
+                    metrics["accuracy"] = float(correct) / samples
+                if not math.isfinite(metrics["loss"]):
+                    self.history.stopped_early = f"loss became {metrics['loss']} in epoch {epoch}"
+                    if progress is not None:
+                        progress.close(self.history.stopped_early)
+                    raise TrainingDiverged(
+                        f"NeuralNetwork.fit: the loss became {metrics['loss']} in epoch {epoch}; "
+                        "try a lower learning rate (the weights are kept as they were then)"
+                    )
+                if validation_data is not None:
+                    validation = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    metrics.update({f"val_{name}": value for name, value in validation.items()})
+                self.history.record(epoch, metrics)
+                if progress is not None:
+                    progress.close(_format_metrics(metrics))
+        return self
+
+    def predict(self, input_data, batch_size=256):
+        """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``."""
+        input_data = self._check_inputs(input_data, "predict")
+        self._bind(np.random.default_rng())
+        outputs = []
+        for start in range(0, len(input_data), batch_size):
+            batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
+            outputs.append(self.backend.to_numpy(self.forward(batch)))
+        return np.concatenate(outputs)
+
+    def evaluate(self, x, y, batch_size=256):
+        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
+        if self.loss is None:
+            raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
+        x, y = self._check_data(x, y, "evaluate")
+        self._bind(np.random.default_rng())
+        xp = self.backend.xp
+        total_loss = xp.zeros((), dtype=self.dtype)
+        correct = xp.zeros((), dtype=xp.int64)
+        for start in range(0, len(x), batch_size):
+            x_batch = self.backend.asarray(x[start:start + batch_size], dtype=self.dtype)
+            y_batch = self.backend.asarray(y[start:start + batch_size], dtype=self.dtype)
+            output = self.forward(x_batch)
+            total_loss += self.loss(y_batch, output) * len(x_batch)
+            correct += _count_correct(xp, y_batch, output)
+        metrics = {"loss": float(total_loss) / len(x)}
+        if _is_classification(y):
+            metrics["accuracy"] = float(correct) / len(x)
+        return metrics
+
+    # -- checks -----------------------------------------------------------
+    def _bind(self, rng):
+        if not self.layers:
+            raise RuntimeError("NeuralNetwork: add layers first")
+        for layer in self.layers:
+            if not layer.built:
+                layer.bind(self.backend, rng)
+            elif layer.backend is not self.backend:
+                raise ValueError(
+                    f"NeuralNetwork: {layer.name} lives on the {layer.backend.name} backend, "
+                    f"the network on {self.backend.name}"
+                )
+
+    def _check_inputs(self, x, where):
+        """``x`` as a checked host array; a batch of 2-D images gains a channel axis."""
+        x = _to_host(x)
+        if x.dtype.kind != "f":
+            raise TypeError(
+                f"NeuralNetwork.{where}: expected float inputs, got dtype {x.dtype} "
+                "(scale integer images first, e.g. x / 255)"
+            )
+        if x.ndim < 2 or len(x) == 0:
+            raise ValueError(
+                f"NeuralNetwork.{where}: expected a non-empty batch (N, ...), got shape {x.shape}"
+            )
+        if x.ndim == 3:
+            x = x[..., None]
+        if not np.isfinite(x).all():
+            raise ValueError(f"NeuralNetwork.{where}: inputs contain NaN or inf")
+        return x
+
+    def _check_data(self, x, y, where):
+        x = self._check_inputs(x, where)
+        y = _to_host(y)
+        if len(y) != len(x):
+            raise ValueError(f"NeuralNetwork.{where}: x has {len(x)} samples but y has {len(y)}")
+        if y.dtype.kind not in "fiub":
+            raise TypeError(f"NeuralNetwork.{where}: expected numeric targets, got dtype {y.dtype}")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            raise ValueError(f"NeuralNetwork.{where}: targets contain NaN or inf")
+        if getattr(self.loss, "needs_one_hot", False) and not _is_one_hot(y):
+            raise ValueError(
+                f"NeuralNetwork.{where}: {self.loss.__name__} needs one-hot targets (N, classes), "
+                f"got shape {y.shape}; encode labels with batchnet.one_hot"
+            )
+        return x, y
+
+    def __repr__(self):
+        lines = [f"NeuralNetwork(backend={self.backend.name}, dtype={self.dtype})"]
+        lines += [f"  ({index}) {layer!r}" for index, layer in enumerate(self.layers)]
+        if self.loss is not None:
+            lines.append(f"  loss: {self.loss.__name__}")
+        return "\n".join(lines)
+
+
+def _to_host(array):
+    if hasattr(array, "__cuda_array_interface__"):
+        return backend_for(array).to_numpy(array)
+    return np.asarray(array)
+
+
+def _is_one_hot(y):
+    if y.ndim != 2 or y.shape[1] < 2:
+        return False
+    return bool(((y == 0) | (y == 1)).all() and (y.sum(axis=1) == 1).all())
+
+
+def _is_classification(y):
+    return y.ndim == 2 and y.shape[1] > 1
+
+
+def _count_correct(xp, y_batch, output):
+    if y_batch.ndim != 2 or y_batch.shape[1] < 2:
+        return 0
+    return (output.argmax(axis=1) == y_batch.argmax(axis=1)).sum()
+
+
+def _format_metrics(metrics):
+    return "  ".join(f"{name}={value:.4f}" for name, value in metrics.items())
+
+
+def _progress(verbose, steps, epoch, epochs):
+    if not verbose:
+        return None
+    from batchnet.progress import EpochProgress
+
+    return EpochProgress(steps, epoch, epochs, bar=verbose == 1)
