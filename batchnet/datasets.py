@@ -1,0 +1,277 @@
+"""MNIST and Fashion-MNIST: finding, downloading and strictly parsing the IDX files.
+
+``load_mnist()`` and ``load_fashion_mnist()`` return ``(x_train, y_train), (x_test,
+y_test)`` as uint8 arrays, images ``(N, 28, 28)`` and labels ``(N,)``, like
+``keras.datasets``; scale and encode them with :func:`batchnet.scale_images` and
+:func:`batchnet.one_hot`.
+
+The four files (``.gz`` or uncompressed) are looked for, in order, in: the
+``data_dir`` argument, ``$BATCHNET_DATA/<name>`` or ``$BATCHNET_DATA`` itself,
+``~/.cache/batchnet/<name>`` and, for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``
+(Debian's ``dataset-fashion-mnist``). When no folder holds all four, the missing
+ones are downloaded into the first of those folders from public mirrors,
+checked against the published SHA-256 of the ``.gz`` archives, and renamed into
+place only once complete and verified.
+"""
+
+import gzip
+import hashlib
+import os
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.request import urlopen
+
+import numpy as np
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+UNSIGNED_BYTE = 0x08
+CLASSES = 10
+DOWNLOAD_CHUNK = 1 << 16
+DOWNLOAD_TIMEOUT_S = 30
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+class DatasetError(ValueError):
+    """A data file is missing, corrupt, truncated or not what its name says."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    mirrors: tuple
+    sha256: dict  # of each published .gz archive
+    system_dirs: tuple = ()
+    apt_package: str = ""
+
+
+DATASETS = {
+    "mnist": DatasetSpec(
+        name="mnist",
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        sha256={
+            "train-images-idx3-ubyte": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+            "train-labels-idx1-ubyte": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+            "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+            "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        },
+    ),
+    "fashion-mnist": DatasetSpec(
+        name="fashion-mnist",
+        mirrors=(
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        ),
+        # The archives whose MD5s Zalando publishes; Debian's package re-gzips the
+        # same content (its decompressed files match the published raw SHA-256s).
+        sha256={
+            "train-images-idx3-ubyte": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+            "train-labels-idx1-ubyte": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+            "t10k-images-idx3-ubyte": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+            "t10k-labels-idx1-ubyte": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        },
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+        apt_package="dataset-fashion-mnist",
+    ),
+}
+
+
+def load_mnist(data_dir=None, download=True):
+    """MNIST digits: ``(x_train, y_train), (x_test, y_test)``, uint8, 60,000 + 10,000 images."""
+    return load_dataset("mnist", data_dir, download)
+
+
+def load_fashion_mnist(data_dir=None, download=True):
+    """Fashion-MNIST clothes: ``(x_train, y_train), (x_test, y_test)``, uint8, 60,000 + 10,000 images."""
+    return load_dataset("fashion-mnist", data_dir, download)
+
+
+def load_dataset(name, data_dir=None, download=True):
+    """Find (or download) the four IDX files of dataset ``name`` and parse them."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
+    spec = DATASETS[name]
+    folder = find_dataset_dir(spec, data_dir)
+    if folder is None:
+        if not download:
+            raise DatasetError(_missing_message(spec, data_dir, reasons=["downloads disabled"]))
+        folder = download_dataset(spec, data_dir)
+    paths = {key: _existing_file(folder, base) for key, base in FILES.items()}
+    x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"])
+    x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"])
+    return (x_train, y_train), (x_test, y_test)
+
+
+# -- where the files are --------------------------------------------------
+def candidate_dirs(spec, data_dir=None):
+    """The folders searched for ``spec``'s files, in order (the first is where downloads go)."""
+    folders = []
+    if data_dir is not None:
+        folders.append(Path(data_dir).expanduser())
+    environment = os.environ.get("BATCHNET_DATA")
+    if environment:
+        folders += [Path(environment).expanduser() / spec.name, Path(environment).expanduser()]
+    folders.append(Path.home() / ".cache" / "batchnet" / spec.name)
+    folders += [Path(folder) for folder in spec.system_dirs]
+    return folders
+
+
+def find_dataset_dir(spec, data_dir=None):
+    """The first candidate folder that holds all four files, or None."""
+    for folder in candidate_dirs(spec, data_dir):
+        if all(_existing_file(folder, base) is not None for base in FILES.values()):
+            return folder
+    return None
+
+
+def _existing_file(folder, base):
+    for candidate in (folder / f"{base}.gz", folder / base):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+# -- downloading ----------------------------------------------------------
+def download_dataset(spec, data_dir=None):
+    """Download the files missing from the first candidate folder; return that folder."""
+    target = candidate_dirs(spec, data_dir)[0]
+    reasons = []
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(_missing_message(spec, data_dir, [f"cannot create {target}: {error}"])) from None
+    for base in FILES.values():
+        if _existing_file(target, base) is not None:
+            continue
+        if not _download_from_mirrors(spec, base, target, reasons):
+            raise DatasetError(_missing_message(spec, data_dir, reasons))
+    return target
+
+
+def _download_from_mirrors(spec, base, target, reasons):
+    file_name = f"{base}.gz"
+    for mirror in spec.mirrors:
+        url = mirror + file_name
+        try:
+            download_file(url, target / file_name, spec.sha256[base])
+            return True
+        except (OSError, DatasetError) as error:
+            reasons.append(f"{url}: {error}")
+    return False
+
+
+def download_file(url, destination, sha256):
+    """Stream ``url`` to ``destination`` through a temporary file in the same folder.
+
+    The file is renamed into place only once complete and matching ``sha256``;
+    on any failure the temporary file is removed, so nothing half-written is left.
+    """
+    from tqdm.auto import tqdm
+
+    destination = Path(destination)
+    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(handle, "wb") as output, urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name, leave=False) as bar:
+                while chunk := response.read(DOWNLOAD_CHUNK):
+                    output.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+        if digest.hexdigest() != sha256:
+            raise DatasetError(f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}")
+        os.replace(temporary, destination)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _missing_message(spec, data_dir, reasons):
+    names = ", ".join(f"{base}.gz" for base in FILES.values())
+    folders = "\n".join(f"  - {folder}" for folder in candidate_dirs(spec, data_dir))
+    lines = [
+        f"{spec.name}: the data files were not found and could not be downloaded.",
+        f"Needed: {names} (gzipped or not).",
+        f"Looked in:\n{folders}",
+        "To provide them, put the four files in one of:",
+        "  - a folder given with --data-dir DIR (Python: data_dir=DIR)",
+        f"  - $BATCHNET_DATA/{spec.name} or $BATCHNET_DATA (set the BATCHNET_DATA environment variable)",
+        f"  - {Path.home() / '.cache' / 'batchnet' / spec.name}",
+    ]
+    if spec.apt_package:
+        lines.append(f"  - or install the Debian package: sudo apt-get install {spec.apt_package}")
+    lines.append(f"They are published at: {', '.join(spec.mirrors)}")
+    if reasons:
+        lines.append("Download attempts:\n" + "\n".join(f"  - {reason}" for reason in reasons))
+    return "\n".join(lines)
+
+
+# -- parsing --------------------------------------------------------------
+def read_idx(path, expected_magic=None):
+    """Parse one IDX file of unsigned bytes (gzipped if its name ends in ``.gz``).
+
+    The header is checked strictly: magic ``0x0000 08 <ndim>`` (2051 for images,
+    2049 for labels), then ``ndim`` big-endian sizes whose product must equal
+    the number of bytes that follow.
+    """
+    path = Path(path)
+    content = _read_bytes(path)
+    if len(content) < 4:
+        raise DatasetError(f"{path}: truncated IDX file ({len(content)} bytes, no header)")
+    magic = int.from_bytes(content[:4], "big")
+    zero, dtype_code, ndim = int.from_bytes(content[:2], "big"), content[2], content[3]
+    if zero != 0 or dtype_code != UNSIGNED_BYTE or ndim == 0:
+        raise DatasetError(f"{path}: not an IDX file of unsigned bytes (magic number {magic:#010x})")
+    if expected_magic is not None and magic != expected_magic:
+        raise DatasetError(
+            f"{path}: magic number {magic} ({_kind(magic)}), expected {expected_magic} ({_kind(expected_magic)})"
+        )
+    header = 4 + 4 * ndim
+    if len(content) < header:
+        raise DatasetError(f"{path}: truncated IDX header ({len(content)} bytes, need {header})")
+    shape = tuple(int.from_bytes(content[4 + 4 * axis:8 + 4 * axis], "big") for axis in range(ndim))
+    expected_size = header + int(np.prod(shape, dtype=np.int64))
+    if len(content) != expected_size:
+        problem = "truncated" if len(content) < expected_size else "has trailing bytes"
+        raise DatasetError(
+            f"{path}: {problem}: shape {shape} needs {expected_size} bytes, the file has {len(content)}"
+        )
+    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _read_bytes(path):
+    try:
+        if path.name.endswith(".gz"):
+            with gzip.open(path, "rb") as stream:
+                return bytearray(stream.read())
+        return bytearray(path.read_bytes())
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise DatasetError(f"{path}: corrupt gzip file ({error})") from None
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read ({error})") from None
+
+
+def _kind(magic):
+    return {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}.get(magic, "unknown")
+
+
+def _read_pair(images_path, labels_path):
+    images = read_idx(images_path, IMAGES_MAGIC)
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if len(images) != len(labels):
+        raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+    if labels.size and labels.max() >= CLASSES:
+        raise DatasetError(f"{labels_path}: label {labels.max()} is outside 0..{CLASSES - 1}")
+    return images, labels
