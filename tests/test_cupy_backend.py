@@ -1,0 +1,492 @@
+"""The CuPy backend: why it is off when it is, and its CUDA kernels against the NumPy backend.
+
+Without a GPU, the kernel sources of ``backends.cuda_kernels`` still run: they
+are compiled with the host C compiler into a loop over the output elements
+(the thread index ``i`` of an ElementwiseKernel), and ``CupyBackend``'s own
+code drives them with NumPy arrays (``HostCudaBackend``). So the index math,
+the argument order and the layouts are checked here against
+``NumpyBackend``; on a GPU the same tests run on the real CuPy backend too.
+"""
+
+import ctypes
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import backends
+from backends import cuda_kernels
+from backends.base import BackendUnavailable, window_geometry
+from backends.cupy_backend import CupyBackend, unavailable_reason
+from backends.numpy_backend import NumpyBackend
+
+GPU_REASON = unavailable_reason()
+without_gpu = pytest.mark.skipif(GPU_REASON is None, reason="a GPU works here")
+TOLERANCE = {np.dtype(np.float32): dict(rtol=1e-5, atol=1e-6),
+             np.dtype(np.float64): dict(rtol=1e-10, atol=1e-12)}
+
+
+# -- why the backend is off ---------------------------------------------------------------
+
+@pytest.fixture
+def fresh_reason(monkeypatch):
+    """``unavailable_reason`` recomputed inside the test, and again for the tests after it."""
+    unavailable_reason.cache_clear()
+    yield monkeypatch
+    monkeypatch.undo()
+    unavailable_reason.cache_clear()
+
+
+def _fake_cupy(device_count=None, driver_error=None, kernel_error=None):
+    def get_device_count():
+        if driver_error is not None:
+            raise driver_error
+        return device_count
+
+    def arange(*args, **kwargs):
+        raise kernel_error
+
+    runtime = types.SimpleNamespace(getDeviceCount=get_device_count)
+    return types.SimpleNamespace(cuda=types.SimpleNamespace(runtime=runtime), arange=arange,
+                                 float32=np.float32)
+
+
+def test_reason_names_missing_cupy_and_the_extra_to_install(fresh_reason):
+    fresh_reason.setitem(sys.modules, "cupy", None)
+    reason = unavailable_reason()
+    assert "CuPy is not installed" in reason
+    assert "batchnet[gpu]" in reason
+
+
+def test_reason_names_a_missing_cuda_driver(fresh_reason):
+    error = RuntimeError("cudaErrorInsufficientDriver")
+    fresh_reason.setitem(sys.modules, "cupy", _fake_cupy(driver_error=error))
+    assert unavailable_reason() == "no usable CUDA driver (RuntimeError: cudaErrorInsufficientDriver)"
+
+
+def test_reason_names_a_machine_without_a_cuda_device(fresh_reason):
+    fresh_reason.setitem(sys.modules, "cupy", _fake_cupy(device_count=0))
+    assert unavailable_reason() == "CuPy found no CUDA device"
+
+
+def test_reason_names_a_device_that_cannot_run_kernels(fresh_reason):
+    error = OSError("libnvrtc.so.12: cannot open shared object file")
+    fresh_reason.setitem(sys.modules, "cupy", _fake_cupy(device_count=1, kernel_error=error))
+    assert unavailable_reason().startswith("CuPy cannot run a kernel on the GPU (OSError: libnvrtc")
+
+
+def test_reason_is_computed_once_and_kept(fresh_reason):
+    fresh_reason.setitem(sys.modules, "cupy", None)
+    first = unavailable_reason()
+    fresh_reason.setitem(sys.modules, "cupy", _fake_cupy(device_count=0))
+    assert unavailable_reason() == first
+
+
+@without_gpu
+def test_reason_is_a_sentence_here():
+    assert isinstance(GPU_REASON, str) and len(GPU_REASON) > 10
+    assert backends.cupy_unavailable_reason() == GPU_REASON
+
+
+@without_gpu
+def test_asking_for_cupy_raises_with_the_reason():
+    with pytest.raises(BackendUnavailable, match="cupy backend cannot run here") as raised:
+        backends.get_backend("cupy")
+    assert GPU_REASON in str(raised.value)
+
+
+@without_gpu
+def test_auto_falls_back_to_numpy():
+    assert backends.get_backend("auto").name == "numpy"
+    assert backends.available_backends() == ["numpy"]
+
+
+@without_gpu
+def test_environment_variable_asking_for_cupy_raises_with_the_reason(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "cupy")
+    with pytest.raises(BackendUnavailable) as raised:
+        backends.get_backend()
+    assert GPU_REASON in str(raised.value)
+
+
+@without_gpu
+def test_network_on_cupy_raises_with_the_reason():
+    from batchnet import NeuralNetwork
+
+    with pytest.raises(BackendUnavailable) as raised:
+        NeuralNetwork(backend="cupy")
+    assert GPU_REASON in str(raised.value)
+
+
+@without_gpu
+def test_gpu_benchmark_says_why_it_cannot_run(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_vs_torch.py"
+    spec = importlib.util.spec_from_file_location("gpu_vs_torch", script)
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    assert benchmark.main([]) == 2
+    assert GPU_REASON in capsys.readouterr().err
+
+
+def test_importing_the_backend_module_does_not_import_cupy():
+    code = "import sys, backends.cupy_backend, batchnet; print('cupy' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+# -- the kernel sources, compiled for the CPU ----------------------------------------------
+
+C_TYPES = {"T": "T", "int32": "int"}
+CTYPES_SCALARS = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
+
+
+def _params(text):
+    """``"raw T images, int32 height"`` -> ``[(is_raw, type, name), ...]``."""
+    params = []
+    for param in text.split(","):
+        words = param.split()
+        params.append((words[0] == "raw", words[-2], words[-1]))
+    return params
+
+
+def _host_function(source):
+    """``source`` as a C function looping ``i`` over the output elements, as CuPy's threads do."""
+    inputs = [f"const {C_TYPES[kind]}* {name}" if raw else f"{C_TYPES[kind]} {name}"
+              for raw, kind, name in _params(source.in_params)]
+    outputs = _params(source.out_params)
+    arguments = ", ".join(["ptrdiff_t size"] + inputs
+                          + [f"{C_TYPES[kind]}* {name}__elements" for _, kind, name in outputs])
+    # an output parameter names this thread's element, as in an ElementwiseKernel
+    define = "".join(f"#define {name} ({name}__elements[i])\n" for _, _, name in outputs)
+    undefine = "".join(f"#undef {name}\n" for _, _, name in outputs)
+    return (f"void {source.name}({arguments}) {{\n"
+            f"for (ptrdiff_t i = 0; i < size; ++i) {{\n{define}{{{source.operation}}}\n{undefine}}}\n}}\n")
+
+
+class HostKernel:
+    """Calls like an ElementwiseKernel: ``kernel(*inputs, *outputs)``, with NumPy arrays."""
+
+    def __init__(self, source, libraries):
+        self.source = source
+        self.inputs = _params(source.in_params)
+        self.outputs = _params(source.out_params)
+        self.libraries = libraries
+
+    def __call__(self, *arguments):
+        # outputs are passed like raw arrays: a pointer to every thread's element
+        params = self.inputs + [(True, kind, name) for _, kind, name in self.outputs]
+        assert len(arguments) == len(params), f"{self.source.name}: wrong argument count"
+        dtype = next(argument.dtype for argument, (raw, kind, _) in zip(arguments, params)
+                     if raw and kind == "T")
+        converted = []
+        for argument, (raw, kind, name) in zip(arguments, params):
+            if raw:
+                expected = dtype if kind == "T" else np.dtype(np.int32)
+                assert argument.dtype == expected, f"{self.source.name}: {name} is {argument.dtype}"
+                assert argument.flags.c_contiguous, f"{self.source.name}: {name} is not contiguous"
+                converted.append(argument.ctypes.data_as(ctypes.c_void_p))
+            else:
+                converted.append(CTYPES_SCALARS[dtype](argument) if kind == "T" else ctypes.c_int(argument))
+        outputs = arguments[len(self.inputs):]
+        assert all(output.shape == outputs[0].shape for output in outputs)
+        function = getattr(self.libraries[dtype], self.source.name)
+        function(ctypes.c_ssize_t(outputs[0].size), *converted)
+
+
+class HostCudaBackend(CupyBackend):
+    """``CupyBackend``'s code on NumPy arrays, running the CUDA kernel sources compiled for the CPU."""
+
+    name = "cupy-kernels-on-host"
+
+    def __init__(self, libraries):
+        self.xp = np
+        self._compiled = {source.name: HostKernel(source, libraries) for source in cuda_kernels.KERNELS}
+
+    def to_numpy(self, array):
+        return np.asarray(array)
+
+
+def _compile_for_host(directory, dtype):
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    if compiler is None:
+        pytest.skip("no C compiler to run the CUDA kernel sources on the CPU")
+    c_type = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}[np.dtype(dtype)]
+    code = f"#include <stddef.h>\ntypedef {c_type} T;\n" + "".join(
+        _host_function(source) for source in cuda_kernels.KERNELS)
+    source_path = directory / f"kernels_{c_type}.c"
+    library_path = directory / f"kernels_{c_type}.so"
+    source_path.write_text(code)
+    subprocess.run([compiler, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+                    "-o", str(library_path), str(source_path)], check=True, capture_output=True)
+    return ctypes.CDLL(str(library_path))
+
+
+@pytest.fixture(scope="module")
+def host_cuda_backend(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cuda_kernels_on_host")
+    return HostCudaBackend({np.dtype(dtype): _compile_for_host(directory, dtype)
+                            for dtype in (np.float32, np.float64)})
+
+
+@pytest.fixture(scope="module", params=["host", pytest.param("gpu", marks=pytest.mark.gpu)])
+def cuda_backend(request):
+    """The kernel sources compiled for the CPU, and on a GPU the real CuPy backend."""
+    if request.param == "host":
+        return request.getfixturevalue("host_cuda_backend")
+    if GPU_REASON is not None:
+        pytest.skip(f"cupy backend unavailable: {GPU_REASON}")
+    return backends.get_backend("cupy")
+
+
+REFERENCE = NumpyBackend(use_extension=False)
+
+
+@st.composite
+def window_cases(draw):
+    """A random batch geometry: shape, window, stride, padding (any padding), dtype, seed."""
+    kernel = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    padding = (draw(st.integers(0, 2)), draw(st.integers(0, 2)))
+    height = draw(st.integers(max(1, kernel[0] - 2 * padding[0]), 9))
+    width = draw(st.integers(max(1, kernel[1] - 2 * padding[1]), 9))
+    shape = (draw(st.integers(1, 3)), height, width, draw(st.integers(1, 4)))
+    dtype = np.dtype(draw(st.sampled_from([np.float32, np.float64])))
+    return shape, kernel, stride, padding, dtype, np.random.default_rng(draw(st.integers(0, 2**32)))
+
+
+def _output_shape(case):
+    shape, kernel, stride, padding, _, _ = case
+    return (shape[0], *window_geometry(shape, kernel, stride, padding), shape[3])
+
+
+def _on(backend, method, *arguments):
+    """``backend.method(*arguments)`` with array arguments moved there and results back."""
+    moved = [backend.asarray(a) if isinstance(a, np.ndarray) else a for a in arguments]
+    result = getattr(backend, method)(*moved)
+    if isinstance(result, tuple):
+        return tuple(backend.to_numpy(r) for r in result)
+    return backend.to_numpy(result)
+
+
+CASES = settings(max_examples=60, deadline=None)
+
+
+@CASES
+@given(case=window_cases())
+def test_im2col_kernel_copies_the_same_entries_as_numpy(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    images = rng.standard_normal(shape).astype(dtype)
+    expected = REFERENCE.im2col(images, kernel, stride, padding)
+    actual = _on(cuda_backend, "im2col", images, kernel, stride, padding)
+    assert actual.dtype == dtype
+    np.testing.assert_array_equal(actual, expected)
+
+
+@CASES
+@given(case=window_cases())
+def test_col2im_gather_sums_the_same_windows_as_numpy(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    rows, channels = int(np.prod(_output_shape(case)[:3])), kernel[0] * kernel[1] * shape[3]
+    columns = rng.standard_normal((rows, channels)).astype(dtype)
+    expected = REFERENCE.col2im(columns, shape, kernel, stride, padding)
+    actual = _on(cuda_backend, "col2im", columns, shape, kernel, stride, padding)
+    assert actual.dtype == dtype and actual.shape == shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
+
+
+@CASES
+@given(case=window_cases())
+def test_col2im_kernel_is_the_adjoint_of_im2col(cuda_backend, case):
+    # <im2col(x), y> == <x, col2im(y)> for every x, y: an oracle independent of NumPy's col2im
+    shape, kernel, stride, padding, _, rng = case
+    images = rng.standard_normal(shape)
+    rows, channels = int(np.prod(_output_shape(case)[:3])), kernel[0] * kernel[1] * shape[3]
+    columns = rng.standard_normal((rows, channels))
+    left = np.vdot(_on(cuda_backend, "im2col", images, kernel, stride, padding), columns)
+    right = np.vdot(images, _on(cuda_backend, "col2im", columns, shape, kernel, stride, padding))
+    assert left == pytest.approx(right, rel=1e-10, abs=1e-10)
+
+
+@CASES
+@given(case=window_cases())
+def test_max_pool_kernel_picks_the_same_maximum_and_first_argmax_as_numpy(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    images = rng.integers(-2, 3, shape).astype(dtype)  # few values: many ties
+    expected_output, expected_argmax = REFERENCE.max_pool(images, kernel, stride, padding)
+    output, argmax = _on(cuda_backend, "max_pool", images, kernel, stride, padding)
+    assert output.dtype == dtype and argmax.dtype == np.int32
+    np.testing.assert_array_equal(output, expected_output)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+@CASES
+@given(case=window_cases())
+def test_max_pool_kernel_treats_nan_like_numpy(cuda_backend, case):
+    # NumPy's rule: a NaN at a window's first offset is kept, any later NaN is passed over
+    shape, kernel, stride, padding, dtype, rng = case
+    images = np.where(rng.random(shape) < 0.3, np.nan, rng.standard_normal(shape)).astype(dtype)
+    expected_output, expected_argmax = REFERENCE.max_pool(images, kernel, stride, padding)
+    output, argmax = _on(cuda_backend, "max_pool", images, kernel, stride, padding)
+    np.testing.assert_array_equal(output, expected_output)
+    np.testing.assert_array_equal(argmax, expected_argmax)
+
+
+def test_max_pool_kernel_pads_with_negative_infinity(cuda_backend):
+    images = np.full((1, 2, 2, 1), -5.0, dtype=np.float32)
+    output, argmax = _on(cuda_backend, "max_pool", images, (2, 2), (1, 1), (1, 1))
+    np.testing.assert_array_equal(output, np.full((1, 3, 3, 1), -5.0))
+    # the flat offset i*KW + j of each window's first element inside the image
+    np.testing.assert_array_equal(argmax[0, :, :, 0], [[3, 2, 2], [1, 0, 0], [1, 0, 0]])
+
+
+@CASES
+@given(case=window_cases())
+def test_max_pool_backward_gather_routes_errors_like_numpy(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    images = rng.integers(-2, 3, shape).astype(dtype)
+    _, argmax = REFERENCE.max_pool(images, kernel, stride, padding)
+    output_error = rng.standard_normal(argmax.shape).astype(dtype)
+    expected = REFERENCE.max_pool_backward(output_error, argmax, shape, kernel, stride, padding)
+    actual = _on(cuda_backend, "max_pool_backward", output_error, argmax, shape, kernel, stride, padding)
+    assert actual.dtype == dtype and actual.shape == shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
+
+
+@CASES
+@given(case=window_cases())
+def test_avg_pool_kernel_averages_like_numpy_counting_padding(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    images = rng.standard_normal(shape).astype(dtype)
+    expected = REFERENCE.avg_pool(images, kernel, stride, padding)
+    actual = _on(cuda_backend, "avg_pool", images, kernel, stride, padding)
+    assert actual.dtype == dtype
+    np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
+
+
+@CASES
+@given(case=window_cases())
+def test_avg_pool_backward_gather_spreads_errors_like_numpy(cuda_backend, case):
+    shape, kernel, stride, padding, dtype, rng = case
+    output_error = rng.standard_normal(_output_shape(case)).astype(dtype)
+    expected = REFERENCE.avg_pool_backward(output_error, shape, kernel, stride, padding)
+    actual = _on(cuda_backend, "avg_pool_backward", output_error, shape, kernel, stride, padding)
+    assert actual.dtype == dtype and actual.shape == shape
+    np.testing.assert_allclose(actual, expected, **TOLERANCE[dtype])
+
+
+def test_col2im_rejects_columns_of_the_wrong_shape(cuda_backend):
+    columns = cuda_backend.asarray(np.zeros((5, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"col2im: expected columns of shape \(4, 4\), got \(5, 4\)"):
+        cuda_backend.col2im(columns, (1, 3, 3, 1), (2, 2), (1, 1), (0, 0))
+
+
+def test_kernel_sources_compile_as_cuda(tmp_path):
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        pytest.skip("nvcc not installed: CUDA syntax checked only on a GPU")
+    code = "#include <cstddef>\n"
+    for c_type in ("float", "double"):
+        code += f"namespace as_{c_type} {{\ntypedef {c_type} T;\n"
+        for source in cuda_kernels.KERNELS:
+            function = _host_function(source)
+            # the grid-stride loop of CuPy's generated kernels
+            function = function.replace("void ", "__global__ void ", 1).replace(
+                "for (ptrdiff_t i = 0; i < size; ++i)",
+                "for (ptrdiff_t i = (ptrdiff_t)blockIdx.x * blockDim.x + threadIdx.x; i < size;"
+                " i += (ptrdiff_t)blockDim.x * gridDim.x)")
+            code += function
+        code += "}\n"
+    path = tmp_path / "kernels.cu"
+    path.write_text(code)
+    result = subprocess.run([nvcc, "-ptx", "-arch=compute_80", "-Werror", "all-warnings",
+                             "-o", str(tmp_path / "kernels.ptx"), str(path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+# -- on a GPU only --------------------------------------------------------------------------
+
+@pytest.fixture
+def cupy_backend():
+    if GPU_REASON is not None:
+        pytest.skip(f"cupy backend unavailable: {GPU_REASON}")
+    return backends.get_backend("cupy")
+
+
+@pytest.mark.gpu
+def test_cupy_backend_reports_its_cuda_kernels(cupy_backend):
+    kernels = cupy_backend.kernels()
+    assert set(kernels) >= {"im2col", "col2im", "max_pool", "max_pool_backward"}
+    assert all(name.startswith("cuda") for name in kernels.values())
+
+
+@pytest.mark.gpu
+def test_cupy_arrays_round_trip_through_the_device(cupy_backend):
+    host = np.arange(12, dtype=np.float64).reshape(3, 4)
+    device = cupy_backend.asarray(host, dtype=np.float32)
+    assert type(device).__module__.startswith("cupy") and device.dtype == np.float32
+    np.testing.assert_array_equal(cupy_backend.to_numpy(device), host.astype(np.float32))
+
+
+def _small_cnn(backend, dtype):
+    from batchnet import (ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer,
+                          MaxPoolingLayer, NeuralNetwork, relu, relu_prime,
+                          softmax_cross_entropy, softmax_cross_entropy_prime)
+
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    for layer in (ConvolutionalLayer(4, (3, 3), padding=1), ActivationLayer(relu, relu_prime),
+                  MaxPoolingLayer((2, 2), stride=2), ConvolutionalLayer(6, (3, 3), stride=2),
+                  FlattenLayer(), FCLayer(10)):
+        network.add(layer)
+    return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
+def test_training_on_cupy_matches_numpy_from_the_same_seed(cupy_backend, dtype, rtol):
+    from batchnet import one_hot
+
+    rng = np.random.default_rng(7)
+    x = rng.random((48, 12, 12, 1))
+    y = one_hot(rng.integers(0, 10, 48), 10)
+    predictions = {}
+    for name in ("numpy", "cupy"):
+        network = _small_cnn(name, dtype)
+        network.fit(x, y, epochs=2, learning_rate=0.05, batch_size=16, seed=3, verbose=0)
+        predictions[name] = network.predict(x)
+    np.testing.assert_allclose(predictions["cupy"], predictions["numpy"], rtol=rtol, atol=rtol)
+
+
+@pytest.mark.gpu
+def test_a_training_step_on_cupy_never_waits_for_the_device(cupy_backend):
+    import cupyx
+
+    if not hasattr(cupyx, "allow_synchronize"):
+        pytest.skip("this CuPy has no cupyx.allow_synchronize to detect device-to-host copies")
+    from batchnet import one_hot
+    from batchnet.optimizers import SGD
+
+    rng = np.random.default_rng(0)
+    network = _small_cnn("cupy", "float32")
+    x = cupy_backend.asarray(rng.random((16, 12, 12, 1)), dtype=np.float32)
+    y = cupy_backend.asarray(one_hot(rng.integers(0, 10, 16), 10), dtype=np.float32)
+    network.predict(rng.random((2, 12, 12, 1)))  # draws the weights on the host, uploads them
+    optimizer = SGD(0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        with cupyx.allow_synchronize(False):
+            output = network.forward(x)
+            total_loss = network.loss(y, output) * len(x)
+            network.backward(network.loss_prime(y, output))
+            optimizer.step(network.layers)
+    assert np.isfinite(float(total_loss))
