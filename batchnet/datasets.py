@@ -40,6 +40,13 @@ FILES = {
 }
 
 
+CLASS_NAMES = {
+    "mnist": tuple(str(digit) for digit in range(CLASSES)),
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+}
+
+
 class DatasetError(ValueError):
     """A data file is missing, corrupt, truncated or not what its name says."""
 

@@ -1,0 +1,416 @@
+"""The ``batchnet`` command: train, evaluate, predict, check and info.
+
+``batchnet train --dataset fashion-mnist --model cnn --epochs 2`` trains network B
+and prints the test accuracy and the time taken. Bad arguments exit with
+argparse's message and status 2; missing data, unreadable models and other
+expected failures print one clear message and exit with status 1.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from backends import BackendUnavailable
+
+MODELS = {
+    "tutorial-cnn": "tutorial_cnn",
+    "cnn": "standard_cnn",
+    "mlp": "tutorial_mlp",
+}
+
+# Per-model training defaults, used for every option the user leaves out.
+# The tutorial CNN trains with the fused softmax cross-entropy (see models.tutorial_cnn):
+# with MSE behind a softmax the gradient is weak and it needs several times more epochs.
+TRAINING_DEFAULTS = {
+    "cnn": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
+    "tutorial-cnn": {"epochs": 2, "batch_size": 32, "lr": 1e-3, "optimizer": "adam"},
+    "mlp": {"epochs": 3, "batch_size": 32, "lr": 1e-3, "optimizer": "adam"},
+}
+DATASETS = ("mnist", "fashion-mnist")
+CHECK_SAMPLES = 4
+CHECK_TOLERANCE = {"float64": 1e-9, "float32": 1e-3}
+
+
+class CommandError(Exception):
+    """An expected failure: printed as one message, exit status 1."""
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args) or 0
+    except CommandError as error:
+        print(f"batchnet {args.command}: {error}", file=sys.stderr)
+        return 1
+
+
+# -- arguments --------------------------------------------------------------------
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="batchnet", description="Train and run small neural networks on MNIST and Fashion-MNIST."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a network and report its test accuracy")
+    train.add_argument("--dataset", choices=DATASETS, default="mnist")
+    train.add_argument("--model", choices=sorted(MODELS), default="cnn",
+                       help="tutorial-cnn (A), cnn (B: conv32-conv64-fc128), mlp (C: 784-100-50-10)")
+    train.add_argument("--epochs", type=_non_negative_int, help="default: 2 (cnn), 2 (tutorial-cnn), 3 (mlp)")
+    train.add_argument("--batch-size", type=_positive_int, help="default: 128 (cnn), 32 (others)")
+    train.add_argument("--lr", type=_positive_float, help="learning rate; default 1e-3")
+    train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
+    _add_backend_arguments(train)
+    train.add_argument("--threads", type=_positive_int, help="BLAS threads (default: the library's own)")
+    train.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order (default 0)")
+    train.add_argument("--validation-split", type=_fraction, default=0.0,
+                       help="fraction of the training set held out for validation (default 0)")
+    train.add_argument("--save", type=Path, metavar="PATH", help="save the trained model to PATH (.npz)")
+    train.add_argument("--plot", type=Path, metavar="DIR",
+                       help="write learning curves, confusion matrix and misclassified images to DIR")
+    train.add_argument("--limit", type=_positive_int, metavar="N",
+                       help="train on the first N training images only (quick trials)")
+    _add_data_arguments(train)
+    _add_verbosity(train)
+    train.set_defaults(run=run_train)
+
+    evaluate = commands.add_parser("evaluate", help="test accuracy of a saved model")
+    evaluate.add_argument("model", type=Path, metavar="MODEL", help="a model saved with --save")
+    evaluate.add_argument("--dataset", choices=DATASETS, default="mnist")
+    evaluate.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_data_arguments(evaluate)
+    evaluate.set_defaults(run=run_evaluate)
+
+    predict = commands.add_parser("predict", help="predicted classes of a saved model")
+    predict.add_argument("model", type=Path, metavar="MODEL", help="a model saved with --save")
+    source = predict.add_mutually_exclusive_group()
+    source.add_argument("--dataset", choices=DATASETS, help="predict its test set (the default: mnist)")
+    source.add_argument("--input", type=Path, metavar="FILE.npy",
+                        help="images (N, 28, 28) as uint8 pixels or floats in [0, 1]")
+    predict.add_argument("--output", type=Path, metavar="OUT.npy", help="save the predicted classes (N,)")
+    predict.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_data_arguments(predict)
+    predict.set_defaults(run=run_predict)
+
+    check = commands.add_parser("check", help="compare every batched layer with the per-sample reference")
+    _add_backend_arguments(check, dtype_default="float64")
+    check.add_argument("--seed", type=int, default=0)
+    check.set_defaults(run=run_check)
+
+    info = commands.add_parser("info", help="versions, backends, kernels, BLAS and threads")
+    info.set_defaults(run=run_info)
+    return parser
+
+
+def _add_backend_arguments(parser, dtype_default="float32"):
+    parser.add_argument("--backend", choices=("numpy", "cupy", "auto"),
+                        help="default: $BATCHNET_BACKEND or numpy")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype_default)
+
+
+def _add_data_arguments(parser):
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="folder holding the four IDX files (else $BATCHNET_DATA, the cache, ...)")
+
+
+def _add_verbosity(parser):
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0 quiet, 1 a progress bar per epoch (default), 2 one line per epoch")
+
+
+def _positive_int(text):
+    value = _parse(int, text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _non_negative_int(text):
+    value = _parse(int, text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text}")
+    return value
+
+
+def _positive_float(text):
+    value = _parse(float, text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _fraction(text):
+    value = _parse(float, text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text}")
+    return value
+
+
+def _parse(kind, text):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+
+
+# -- shared steps -----------------------------------------------------------------
+def _load_data(name, data_dir):
+    from batchnet.datasets import DatasetError, load_dataset
+
+    try:
+        return load_dataset(name, data_dir)
+    except DatasetError as error:
+        raise CommandError(str(error)) from None
+
+
+def _prepare(images, labels, dtype):
+    from batchnet.data import one_hot, scale_images
+
+    return scale_images(images, dtype)[..., None], one_hot(labels, 10, dtype)
+
+
+def _load_model(path, backend):
+    from batchnet.serialization import ModelFileError, load_model
+
+    try:
+        return load_model(path, backend=backend)
+    except FileNotFoundError:
+        raise CommandError(f"no model file at {path}") from None
+    except (ModelFileError, BackendUnavailable) as error:
+        raise CommandError(str(error)) from None
+
+
+def _predicted_classes(network, images):
+    return network.predict(images).argmax(axis=1)
+
+
+# -- train ------------------------------------------------------------------------
+def run_train(args):
+    from batchnet import models
+    from batchnet.network import TrainingDiverged
+
+    for option, value in TRAINING_DEFAULTS[args.model].items():
+        if getattr(args, option) is None:
+            setattr(args, option, value)
+    if args.plot is not None:
+        _require_plotting()
+    started = time.perf_counter()
+    (x_train, y_train), (x_test, y_test) = _load_data(args.dataset, args.data_dir)
+    if args.limit is not None:
+        x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
+    test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
+    builder = getattr(models, MODELS[args.model])
+    options = {"cross_entropy": True} if args.model == "tutorial-cnn" else {}
+    try:
+        network = builder(backend=args.backend, dtype=args.dtype, **options)
+    except BackendUnavailable as error:
+        raise CommandError(str(error)) from None
+    held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
+    print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, {args.epochs} epochs, "
+          f"{args.optimizer} lr={args.lr:g}, batch {args.batch_size}, {network.backend.name} {args.dtype}",
+          flush=True)
+    training_started = time.perf_counter()
+    try:
+        network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
+                    batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
+                    threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
+    except TrainingDiverged as error:
+        raise CommandError(str(error)) from None
+    training_seconds = time.perf_counter() - training_started
+    if network.history.stopped_early:
+        print(f"training stopped early: {network.history.stopped_early}")
+    test = network.evaluate(test_inputs, test_targets)
+    print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
+    print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")
+    if args.save is not None:
+        from batchnet.serialization import save_model
+
+        save_model(network, args.save)
+        print(f"saved the model to {args.save}")
+    if args.plot is not None:
+        written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
+        print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _require_plotting():
+    from batchnet.plotting import require_matplotlib
+
+    try:
+        require_matplotlib()
+    except ImportError as error:
+        raise CommandError(f"--plot: {error}") from None
+
+
+def _write_plots(network, folder, test_inputs, test_labels, dataset):
+    from batchnet import plotting
+    from batchnet.datasets import CLASS_NAMES
+
+    predictions = _predicted_classes(network, test_inputs)
+    names = CLASS_NAMES[dataset]
+    return [
+        plotting.plot_learning_curves(network.history, folder / "learning_curves.png"),
+        plotting.plot_confusion_matrix(test_labels, predictions, names, folder / "confusion_matrix.png"),
+        plotting.plot_misclassified(test_inputs, test_labels, predictions, names, folder / "misclassified.png"),
+    ]
+
+
+# -- evaluate / predict ----------------------------------------------------------------
+def run_evaluate(args):
+    network = _load_model(args.model, args.backend)
+    _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
+    inputs, targets = _prepare(x_test, y_test, network.dtype.name)
+    accuracy = float((_predicted_classes(network, inputs) == y_test).mean())
+    line = f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images"
+    if network.loss is not None:
+        line += f", test loss {network.evaluate(inputs, targets)['loss']:.4f}"
+    print(line + ")")
+
+
+def run_predict(args):
+    network = _load_model(args.model, args.backend)
+    labels = None
+    if args.input is not None:
+        inputs = _read_input(args.input, network.dtype)
+    else:
+        dataset = args.dataset or "mnist"
+        _, (x_test, labels) = _load_data(dataset, args.data_dir)
+        inputs, _ = _prepare(x_test, labels, network.dtype.name)
+    try:
+        predictions = _predicted_classes(network, inputs)
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"the model cannot take these inputs: {error}") from None
+    if args.output is not None:
+        np.save(args.output, predictions)
+        print(f"saved {len(predictions)} predicted classes to {args.output}")
+    elif labels is None:
+        print("\n".join(str(label) for label in predictions))
+    if labels is not None:
+        print(f"accuracy: {float((predictions == labels).mean()):.4f} on {len(labels)} test images")
+
+
+def _read_input(path, dtype):
+    try:
+        images = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise CommandError(f"no input file at {path}") from None
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+    if images.dtype == np.uint8:
+        from batchnet.data import scale_images
+
+        images = scale_images(images, dtype)
+    elif images.dtype.kind == "f":
+        images = images.astype(dtype)
+    else:
+        raise CommandError(f"{path}: expected uint8 pixels or floats, got dtype {images.dtype}")
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim == 3:
+        images = images[..., None]
+    return images
+
+
+# -- check ------------------------------------------------------------------------
+def reference_cases():
+    """``(description, batched layer, reference layer, sample shape)`` for every layer type.
+
+    Odd sizes, strides above 1, rectangular kernels and padding, so an index
+    mix-up cannot hide behind symmetry.
+    """
+    import batchnet
+    from batchnet import reference
+
+    cases = [
+        ("FCLayer(7)", batchnet.FCLayer(7), reference.FCLayer(7), (13,)),
+        ("FlattenLayer()", batchnet.FlattenLayer(), reference.FlattenLayer(), (5, 4, 3)),
+    ]
+    for name in ("tanh", "sigmoid", "relu", "softmax"):
+        cases.append((
+            f"ActivationLayer({name})",
+            batchnet.ActivationLayer(getattr(batchnet, name), getattr(batchnet, f"{name}_prime")),
+            reference.ActivationLayer(getattr(reference, name), getattr(reference, f"{name}_prime")),
+            (11,),
+        ))
+    convolution = {"filters_count": 4, "filter_shape": (3, 2), "padding": (1, 2), "stride": (2, 1)}
+    geometry = "4 filters 3x2, padding (1, 2), stride (2, 1)"
+    cases.append((f"ConvolutionalLayer {geometry}", batchnet.ConvolutionalLayer(**convolution),
+                  reference.ConvolutionalLayer(**convolution), (9, 8, 3)))
+    try:
+        windows = reference.WindowsConvolutionalLayer(**convolution)
+    except ImportError:
+        windows = None
+    if windows is not None:
+        cases.append(("ConvolutionalLayer (same) vs WindowsConvolutionalLayer",
+                      batchnet.ConvolutionalLayer(**convolution), windows, (9, 8, 3)))
+    pooling = {"pool_shape": (3, 2), "stride": (2, 1), "padding": (1, 1)}
+    for layer in ("MaxPoolingLayer", "AveragePoolingLayer"):
+        cases.append((f"{layer} 3x2, padding (1, 1), stride (2, 1)", getattr(batchnet, layer)(**pooling),
+                      getattr(reference, layer)(**pooling), (7, 6, 2)))
+    return cases
+
+
+def compare_with_reference(batched, reference_layer, sample_shape, backend, dtype, rng):
+    """Largest absolute difference between the batched layer and the reference run sample by sample,
+    over the outputs, the input errors and the parameter gradients."""
+    inputs = rng.standard_normal((CHECK_SAMPLES, *sample_shape)).astype(dtype)
+    batched.bind(backend, rng)
+    outputs = backend.to_numpy(batched.forward_propagation(backend.asarray(inputs)))
+    output_errors = rng.standard_normal(outputs.shape).astype(dtype)
+    input_errors = backend.to_numpy(batched.backward(backend.asarray(output_errors)))
+    for name, parameter in batched.parameters().items():
+        setattr(reference_layer, name, backend.to_numpy(parameter).copy())
+    largest = 0.0
+    summed_gradients = {}
+    for sample in range(CHECK_SAMPLES):
+        output = reference_layer.forward_propagation(inputs[sample])
+        input_error = reference_layer.backward(output_errors[sample])
+        largest = max(largest, _largest_difference(output, outputs[sample]),
+                      _largest_difference(input_error, input_errors[sample]))
+        for name, gradient in reference_layer.gradients.items():
+            summed_gradients[name] = summed_gradients.get(name, 0) + gradient
+    for name, gradient in batched.gradients.items():
+        largest = max(largest, _largest_difference(summed_gradients[name], backend.to_numpy(gradient)))
+    return largest
+
+
+def _largest_difference(expected, actual):
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if expected.shape != actual.shape:
+        return float("inf")
+    return float(np.abs(expected.astype(np.float64) - actual.astype(np.float64)).max())
+
+
+def run_check(args):
+    from backends import get_backend
+
+    try:
+        backend = get_backend(args.backend)
+    except BackendUnavailable as error:
+        raise CommandError(str(error)) from None
+    rng = np.random.default_rng(args.seed)
+    tolerance = CHECK_TOLERANCE[args.dtype]
+    print(f"batched layers on {backend.name} ({args.dtype}) vs the per-sample reference, "
+          f"{CHECK_SAMPLES} random samples each; tolerance {tolerance:g}")
+    failures = 0
+    for description, batched, reference_layer, sample_shape in reference_cases():
+        difference = compare_with_reference(batched, reference_layer, sample_shape, backend, args.dtype, rng)
+        verdict = "ok" if difference <= tolerance else "MISMATCH"
+        failures += verdict != "ok"
+        print(f"  {description:<64}  largest difference {difference:.3e}  {verdict}")
+    if failures:
+        raise CommandError(f"{failures} layer(s) differ from the reference beyond {tolerance:g}")
+    print("all layers agree with the reference")
+
+
+# -- info -------------------------------------------------------------------------
+def run_info(args):
+    from batchnet.config import config_report, format_report
+
+    print(format_report(config_report()))

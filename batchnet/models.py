@@ -1,0 +1,70 @@
+"""Ready-made networks for 28x28 grey images and 10 classes (the CLI's and benchmarks' models).
+
+- ``tutorial_cnn`` (A): the tutorial's small CNN.
+- ``standard_cnn`` (B): conv32-pool-conv64-pool-fc128-fc10, the usual PyTorch/Keras
+  MNIST example.
+- ``tutorial_mlp`` (C): the tutorial's 784-100-50-10 tanh network.
+
+Each builder returns a :class:`NeuralNetwork` with its loss already chosen
+(``use`` done); train it with one-hot targets.
+"""
+
+from batchnet.activations import relu, relu_prime, softmax, softmax_prime, tanh, tanh_prime
+from batchnet.layers import ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer
+from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
+from batchnet.network import NeuralNetwork
+
+CLASSES = 10
+
+
+def tutorial_cnn(backend=None, dtype="float32", cross_entropy=False):
+    """A: Conv(5 filters 3x3, stride 2, padding 1) - tanh - MaxPool 2x2 - Flatten - FC100 - tanh
+    - FC50 - tanh - FC10 - softmax, trained with MSE, as in the tutorial.
+
+    ``cross_entropy=True`` ends in FC10 logits with the fused softmax cross-entropy
+    instead: the same predictions (argmax), a better-conditioned gradient.
+    """
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    network.add(ConvolutionalLayer(5, (3, 3), padding=1, stride=2))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    network.add(MaxPoolingLayer((2, 2), stride=2))
+    network.add(FlattenLayer())
+    network.add(FCLayer(100))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    network.add(FCLayer(50))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    network.add(FCLayer(CLASSES))
+    if cross_entropy:
+        return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
+    network.add(ActivationLayer(softmax, softmax_prime))
+    return network.use(mse, mse_prime)
+
+
+def standard_cnn(backend=None, dtype="float32"):
+    """B: Conv(32, 3x3, pad 1) - relu - MaxPool 2 - Conv(64, 3x3, pad 1) - relu - MaxPool 2
+    - Flatten - FC128 - relu - FC10, softmax cross-entropy on the logits."""
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    network.add(ConvolutionalLayer(32, (3, 3), padding=1))
+    network.add(ActivationLayer(relu, relu_prime))
+    network.add(MaxPoolingLayer((2, 2), stride=2))
+    network.add(ConvolutionalLayer(64, (3, 3), padding=1))
+    network.add(ActivationLayer(relu, relu_prime))
+    network.add(MaxPoolingLayer((2, 2), stride=2))
+    network.add(FlattenLayer())
+    network.add(FCLayer(128, weight_initializer="he_uniform"))
+    network.add(ActivationLayer(relu, relu_prime))
+    network.add(FCLayer(CLASSES))
+    return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
+
+
+def tutorial_mlp(backend=None, dtype="float32"):
+    """C: Flatten - FC100 - tanh - FC50 - tanh - FC10 - tanh (784 -> 100 -> 50 -> 10), MSE."""
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    network.add(FlattenLayer())
+    network.add(FCLayer(100))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    network.add(FCLayer(50))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    network.add(FCLayer(CLASSES))
+    network.add(ActivationLayer(tanh, tanh_prime))
+    return network.use(mse, mse_prime)

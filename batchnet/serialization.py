@@ -1,0 +1,258 @@
+"""Saving and loading whole models: one ``.npz``, architecture as JSON plus the weights.
+
+Nothing is pickled, and loading runs no code from the file: the JSON names
+layer types, activations, losses and initializers, and each name is looked up
+in a fixed registry; the arrays are read with ``allow_pickle=False`` and
+checked against the architecture before the network is returned. A save goes
+to a temporary file that is renamed over the target only once complete.
+"""
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from batchnet.activations import ACTIVATIONS
+from batchnet.initializers import INITIALIZERS
+from batchnet.layers import (
+    ActivationLayer,
+    AveragePoolingLayer,
+    ConvolutionalLayer,
+    FCLayer,
+    FlattenLayer,
+    MaxPoolingLayer,
+)
+from batchnet.losses import LOSSES
+from batchnet.network import NeuralNetwork
+
+FORMAT = "batchnet-model"
+FORMAT_VERSION = 1
+ARCHITECTURE_KEY = "architecture"
+DTYPES = ("float32", "float64")
+
+# For each layer type that can be saved: the constructor arguments stored in the JSON.
+LAYER_ARGUMENTS = {
+    FCLayer: ("output_size", "weight_initializer", "bias_initializer"),
+    ConvolutionalLayer: ("filters_count", "filter_shape", "padding", "stride",
+                         "weight_initializer", "bias_initializer"),
+    MaxPoolingLayer: ("pool_shape", "stride", "padding"),
+    AveragePoolingLayer: ("pool_shape", "stride", "padding"),
+    FlattenLayer: (),
+    ActivationLayer: ("activation",),
+}
+LAYER_TYPES = {layer_type.__name__: layer_type for layer_type in LAYER_ARGUMENTS}
+
+
+class ModelFileError(ValueError):
+    """A model file is corrupt, truncated, or describes something batchnet will not build."""
+
+
+def save_model(network, path):
+    """Write ``network`` (architecture, loss, dtype and weights) to ``path`` as one ``.npz``.
+
+    An existing file at ``path`` is replaced only once the new one is complete.
+    """
+    path = Path(path)
+    architecture = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "dtype": network.dtype.name,
+        "loss": _registered_name(LOSSES, (network.loss, network.loss_prime), "loss") if network.loss else None,
+        "input_shape": _sample_shape(network),
+        "layers": [_layer_description(layer) for layer in network.layers],
+    }
+    arrays = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
+    for index, layer in enumerate(network.layers):
+        for name, array in layer.parameters().items():
+            arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as output:
+            np.savez(output, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def load_model(path, backend=None):
+    """The network saved at ``path``, on ``backend`` (default: as ``NeuralNetwork``'s)."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ModelFileError(f"{path}: not a readable batchnet model file ({error})") from None
+    architecture = _read_architecture(path, arrays)
+    dtype, input_shape = architecture["dtype"], architecture["input_shape"]
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    layers = architecture["layers"]
+    if not isinstance(layers, list) or not layers:
+        raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
+    for index, description in enumerate(layers):
+        layer = _build_layer(path, index, description, dtype)
+        for name in layer.parameter_names:
+            key = f"layer{index}.{name}"
+            if key in arrays:
+                setattr(layer, name, network.backend.asarray(_checked_array(path, key, arrays.pop(key), dtype),
+                                                             dtype=dtype))
+        _check_parameter_shapes(path, index, layer, trained=input_shape is not None)
+        network.add(layer)
+    if arrays:
+        raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)}")
+    if architecture["loss"] is not None:
+        network.use(*_lookup(path, LOSSES, architecture["loss"], "loss"))
+    _check_runs(path, network, input_shape)
+    return network
+
+
+# -- saving -------------------------------------------------------------------
+def _registered_name(registry, functions, what):
+    for name, registered in registry.items():
+        if tuple(registered) == tuple(functions):
+            return name
+    raise ValueError(
+        f"save_model: the {what} {functions[0].__name__} is not one of {sorted(registry)}; "
+        "only registered functions can be saved"
+    )
+
+
+def _sample_shape(network):
+    first = network.layers[0] if network.layers else None
+    if first is None or first.input is None:
+        return None
+    return [int(size) for size in first.input.shape[1:]]
+
+
+def _layer_description(layer):
+    layer_type = type(layer)
+    if layer_type not in LAYER_ARGUMENTS:
+        raise ValueError(f"save_model: cannot save a layer of type {layer_type.__name__}")
+    arguments = {}
+    for argument in LAYER_ARGUMENTS[layer_type]:
+        if argument == "activation":
+            arguments[argument] = _registered_name(
+                ACTIVATIONS, (layer.activation, layer.activation_prime), "activation")
+        elif argument.endswith("_initializer"):
+            initializer = getattr(layer, argument)
+            # a custom initializer only matters for a reset; the saved weights do not need it
+            if INITIALIZERS.get(initializer.__name__) is initializer:
+                arguments[argument] = initializer.__name__
+        else:
+            value = getattr(layer, argument)
+            arguments[argument] = list(value) if isinstance(value, tuple) else value
+    return {"type": layer_type.__name__, "arguments": arguments}
+
+
+# -- loading --------------------------------------------------------------------
+def _read_architecture(path, arrays):
+    text = arrays.pop(ARCHITECTURE_KEY, None)
+    if text is None or text.dtype.kind != "U" or text.ndim != 0:
+        raise ModelFileError(f"{path}: no architecture description (not a batchnet model file)")
+    try:
+        architecture = json.loads(str(text))
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}: the architecture is not valid JSON ({error})") from None
+    if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a batchnet model file")
+    if architecture.get("version") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: model format version {architecture.get('version')!r}, this batchnet reads {FORMAT_VERSION}"
+        )
+    if architecture.get("dtype") not in DTYPES:
+        raise ModelFileError(f"{path}: dtype must be one of {DTYPES}, got {architecture.get('dtype')!r}")
+    shape = architecture.get("input_shape")
+    if shape is not None and not (isinstance(shape, list) and shape
+                                  and all(isinstance(size, int) and 0 < size <= 1 << 16 for size in shape)):
+        raise ModelFileError(f"{path}: bad input_shape {shape!r}")
+    architecture.setdefault("loss", None)
+    architecture.setdefault("input_shape", None)
+    return architecture
+
+
+def _lookup(where, registry, name, what):
+    if not isinstance(name, str) or name not in registry:
+        raise ModelFileError(f"{where}: unknown {what} {name!r}; expected one of {sorted(registry)}")
+    return registry[name]
+
+
+def _build_layer(path, index, description, dtype):
+    where = f"{path}: layer {index}"
+    if not isinstance(description, dict):
+        raise ModelFileError(f"{where}: expected an object, got {description!r}")
+    layer_type = _lookup(where, LAYER_TYPES, description.get("type"), "layer type")
+    arguments = description.get("arguments", {})
+    if not isinstance(arguments, dict):
+        raise ModelFileError(f"{where}: arguments must be an object")
+    unexpected = set(arguments) - set(LAYER_ARGUMENTS[layer_type])
+    if unexpected:
+        raise ModelFileError(f"{where}: unexpected arguments {sorted(unexpected)} for {layer_type.__name__}")
+    arguments = {
+        name: _decode_argument(where, name, value) for name, value in arguments.items()
+    }
+    if layer_type is ActivationLayer:
+        if "activation" not in arguments:
+            raise ModelFileError(f"{where}: ActivationLayer needs an activation")
+        return ActivationLayer(*arguments["activation"])
+    if layer_type in (FCLayer, ConvolutionalLayer):
+        arguments["dtype"] = dtype
+    try:
+        return layer_type(**arguments)
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{where}: {error}") from None
+
+
+def _decode_argument(where, name, value):
+    if name == "activation":
+        return _lookup(where, ACTIVATIONS, value, "activation")
+    if name.endswith("_initializer"):
+        return _lookup(where, INITIALIZERS, value, "initializer")
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def _checked_array(path, key, array, dtype):
+    if array.dtype != np.dtype(dtype):
+        raise ModelFileError(f"{path}: {key} has dtype {array.dtype}, the model is {dtype}")
+    if not np.isfinite(array).all():
+        raise ModelFileError(f"{path}: {key} contains NaN or inf")
+    return array
+
+
+def _check_parameter_shapes(path, index, layer, trained):
+    """Weights must be all there in a trained model, and fit the layer's own arguments."""
+    parameters = layer.parameters()
+    if not layer.parameter_names or (not parameters and not trained):
+        return
+    missing = [name for name in layer.parameter_names if name not in parameters]
+    if missing:
+        raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
+    weights, bias = parameters["weights"], parameters["bias"]
+    if isinstance(layer, FCLayer):
+        expected_weights = (weights.shape[0] if weights.ndim == 2 else "in", layer.output_size)
+        expected_bias = (layer.output_size,)
+    else:
+        channels = weights.shape[2] if weights.ndim == 4 else "C"
+        expected_weights = (*layer.filter_shape, channels, layer.filters_count)
+        expected_bias = (layer.filters_count,)
+    for name, array, expected in (("weights", weights, expected_weights), ("bias", bias, expected_bias)):
+        if tuple(array.shape) != expected:
+            raise ModelFileError(
+                f"{path}: layer {index} ({layer.name}) expects {name} of shape {expected}, got {array.shape}"
+            )
+
+
+def _check_runs(path, network, input_shape):
+    """Run one zero sample through the network, so mismatched layers fail here, not later."""
+    if input_shape is None:
+        return
+    try:
+        network.predict(np.zeros([1, *input_shape], dtype=network.dtype))
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: the saved layers do not fit together ({error})") from None

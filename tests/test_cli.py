@@ -1,0 +1,246 @@
+"""The ``batchnet`` command on tiny data: a few hundred images written by the test, one epoch."""
+
+import gzip
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from batchnet import cli, datasets
+from batchnet.serialization import load_model
+
+
+def write_tiny_dataset(folder, train=240, test=60, seed=0):
+    """Four IDX files of learnable 28x28 images: class k has a bright square at position k."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def images_for(labels):
+        images = rng.integers(0, 60, (len(labels), 28, 28))
+        for index, label in enumerate(labels):
+            row, column = divmod(int(label), 5)
+            images[index, 2 + 12 * row:10 + 12 * row, 1 + 5 * column:5 + 5 * column] = 255
+        return images
+
+    for prefix, count in (("train", train), ("t10k", test)):
+        labels = rng.integers(0, 10, count)
+        for kind, array in (("images-idx3", images_for(labels)), ("labels-idx1", labels)):
+            array = np.asarray(array, dtype=np.uint8)
+            header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(
+                size.to_bytes(4, "big") for size in array.shape)
+            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return write_tiny_dataset(tmp_path_factory.mktemp("tiny") / "data")
+
+
+@pytest.fixture(scope="module")
+def saved_model(data_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tutorial-cnn.npz"
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "tutorial-cnn", "--epochs", "1",
+                     "--batch-size", "32", "--verbose", "0", "--save", str(path)]) == 0
+    return path
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    """No data anywhere and no network."""
+    monkeypatch.delenv("BATCHNET_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name, spec in datasets.DATASETS.items():
+        monkeypatch.setitem(datasets.DATASETS, name, datasets.DatasetSpec(
+            spec.name, spec.mirrors, spec.sha256, (), spec.apt_package))
+
+    def no_network(url, timeout=None):
+        raise OSError("network unreachable (test)")
+
+    monkeypatch.setattr(datasets, "urlopen", no_network)
+
+
+def test_train_prints_test_accuracy_and_time(data_dir, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0"]) == 0
+    output = capsys.readouterr().out
+    assert "training mlp on mnist: 240 images, 1 epochs, adam lr=0.001, batch 32, numpy float32" in output
+    assert "test accuracy: " in output and "(test loss" in output and "60 images" in output
+    assert "s training" in output
+
+
+@pytest.mark.parametrize("model, epochs, lr", [("tutorial-cnn", 2, 3e-3), ("cnn", 2, 3e-3), ("mlp", 10, 1e-2)])
+def test_train_every_model_learns_the_tiny_task(data_dir, capsys, model, epochs, lr):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", model, "--epochs", str(epochs),
+                     "--verbose", "0", "--lr", str(lr), "--batch-size", "16", "--limit", "96"]) == 0
+    accuracy = float(capsys.readouterr().out.split("test accuracy: ")[1].split()[0])
+    assert accuracy > 0.5  # chance is 0.1
+
+
+def test_same_seed_gives_the_same_accuracy(data_dir, capsys):
+    arguments = ["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+                 "--seed", "3"]
+    cli.main(arguments)
+    first = capsys.readouterr().out.split("test accuracy: ")[1].split()[0]
+    cli.main(arguments)
+    assert capsys.readouterr().out.split("test accuracy: ")[1].split()[0] == first
+
+
+def test_train_float64_with_sgd_validation_split_and_threads(data_dir, tmp_path, capsys):
+    path = tmp_path / "mlp.npz"
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "2",
+                     "--dtype", "float64", "--optimizer", "sgd", "--lr", "0.5", "--threads", "1",
+                     "--validation-split", "0.25", "--save", str(path)]) == 0
+    output = capsys.readouterr().out
+    assert "240 images (0.25 held out for validation)" in output and "sgd lr=0.5" in output
+    assert "val_accuracy=" in output
+    assert load_model(path).dtype == np.float64
+
+
+def test_train_saves_a_model_that_evaluate_reads(saved_model, data_dir, capsys):
+    assert cli.main(["evaluate", str(saved_model), "--data-dir", str(data_dir)]) == 0
+    output = capsys.readouterr().out
+    assert output.startswith("test accuracy: ") and "60 mnist test images" in output
+
+
+def test_evaluate_matches_the_accuracy_printed_by_train(data_dir, tmp_path, capsys):
+    path = tmp_path / "model.npz"
+    cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+              "--save", str(path)])
+    trained = capsys.readouterr().out.split("test accuracy: ")[1].split()[0]
+    cli.main(["evaluate", str(path), "--data-dir", str(data_dir)])
+    assert capsys.readouterr().out.split("test accuracy: ")[1].split()[0] == trained
+
+
+def test_predict_test_set_to_npy(saved_model, data_dir, tmp_path, capsys):
+    output = tmp_path / "predictions.npy"
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir), "--output", str(output)]) == 0
+    predictions = np.load(output)
+    assert predictions.shape == (60,) and predictions.dtype.kind == "i"
+    assert set(predictions.tolist()) <= set(range(10))
+    assert "accuracy: " in capsys.readouterr().out
+
+
+def test_predict_input_file_of_uint8_images_prints_one_class_per_line(saved_model, data_dir, tmp_path, capsys):
+    (x_train, _), _ = datasets.load_mnist(data_dir)
+    np.save(tmp_path / "images.npy", x_train[:5])
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 0
+    lines = capsys.readouterr().out.split()
+    model = load_model(saved_model)
+    expected = model.predict(x_train[:5, ..., None].astype(np.float32) / 255).argmax(axis=1)
+    assert lines == [str(label) for label in expected]
+
+
+def test_predict_rejects_images_of_the_wrong_size(saved_model, tmp_path, capsys):
+    np.save(tmp_path / "small.npy", np.zeros((2, 10, 10), dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "small.npy")]) == 1
+    assert "the model cannot take these inputs" in capsys.readouterr().err
+
+
+def test_predict_refuses_pickled_input(saved_model, tmp_path, capsys):
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "objects.npy")]) == 1
+    assert "not a readable .npy array" in capsys.readouterr().err
+
+
+def test_evaluate_missing_model_file_exits_1(tmp_path, capsys):
+    assert cli.main(["evaluate", str(tmp_path / "absent.npz")]) == 1
+    assert "no model file at" in capsys.readouterr().err
+
+
+def test_evaluate_corrupt_model_exits_1_without_traceback(tmp_path, capsys):
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    assert cli.main(["evaluate", str(tmp_path / "bad.npz")]) == 1
+    error = capsys.readouterr().err
+    assert "not a readable batchnet model file" in error and "Traceback" not in error
+
+
+def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
+    assert cli.main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "none")]) == 1
+    error = capsys.readouterr().err
+    assert "apt-get install dataset-fashion-mnist" in error and "BATCHNET_DATA" in error
+    assert "Traceback" not in error
+
+
+@pytest.mark.parametrize("arguments", [
+    ["train", "--epochs", "-1"],
+    ["train", "--lr", "0"],
+    ["train", "--lr", "fast"],
+    ["train", "--batch-size", "0"],
+    ["train", "--model", "resnet"],
+    ["train", "--dataset", "cifar10"],
+    ["train", "--optimizer", "rmsprop"],
+    ["train", "--validation-split", "1"],
+    ["train", "--dtype", "float16"],
+    ["predict", "model.npz", "--dataset", "mnist", "--input", "x.npy"],
+    ["evaluate"],
+    ["fly"],
+])
+def test_bad_arguments_exit_2_with_argparse_message(arguments, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(arguments)
+    assert caught.value.code == 2
+    assert "usage: batchnet" in capsys.readouterr().err
+
+
+def test_plot_writes_three_pngs(data_dir, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    folder = tmp_path / "plots"
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "2", "--verbose", "0",
+                     "--validation-split", "0.2", "--plot", str(folder)]) == 0
+    for name in ("learning_curves.png", "confusion_matrix.png", "misclassified.png"):
+        assert (folder / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_fails_before_training(data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert cli.main(["train", "--data-dir", str(data_dir), "--plot", str(tmp_path / "plots")]) == 1
+    captured = capsys.readouterr()
+    assert "pip install 'batchnet[plot]'" in captured.err
+    assert "training" not in captured.out
+
+
+def test_check_compares_every_layer_with_the_reference(capsys):
+    assert cli.main(["check"]) == 0
+    output = capsys.readouterr().out
+    for layer in ("FCLayer", "FlattenLayer", "ActivationLayer(tanh)", "ActivationLayer(softmax)",
+                  "ConvolutionalLayer", "MaxPoolingLayer", "AveragePoolingLayer"):
+        assert layer in output
+    assert "MISMATCH" not in output and "all layers agree" in output
+
+
+def test_check_reports_a_mismatch(capsys, monkeypatch):
+    import batchnet
+
+    original = batchnet.FCLayer.forward
+    monkeypatch.setattr(batchnet.FCLayer, "forward", lambda self, x: original(self, x) * 1.001)
+    assert cli.main(["check"]) == 1
+    captured = capsys.readouterr()
+    assert "FCLayer(7)" in captured.out and "MISMATCH" in captured.out
+    assert "1 layer(s) differ" in captured.err
+
+
+def test_compare_with_reference_measures_the_largest_difference():
+    import batchnet
+    from backends import get_backend
+    from batchnet import reference
+
+    batched, per_sample = batchnet.FCLayer(3), reference.FCLayer(3)
+    rng = np.random.default_rng(0)
+    assert cli.compare_with_reference(batched, per_sample, (5,), get_backend("numpy"), "float64", rng) < 1e-12
+    original_forward = per_sample.forward
+    per_sample.forward = lambda x: original_forward(x) + 0.25
+    assert cli.compare_with_reference(batchnet.FCLayer(3), per_sample, (5,), get_backend("numpy"), "float64",
+                                      rng) == pytest.approx(0.25)
+
+
+def test_info_prints_backends_and_blas(capsys):
+    assert cli.main(["info"]) == 0
+    output = capsys.readouterr().out
+    assert "numpy" in output and "cupy" in output and "blas" in output
+
+
+def test_python_dash_m_batchnet_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "batchnet", "train", "--epochs", "x"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "usage: batchnet" in result.stderr

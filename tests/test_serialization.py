@@ -1,0 +1,279 @@
+"""save_model / load_model: one .npz, JSON architecture plus weights, no pickle, no code run."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from batchnet import (
+    ActivationLayer,
+    AveragePoolingLayer,
+    ConvolutionalLayer,
+    FCLayer,
+    FlattenLayer,
+    MaxPoolingLayer,
+    NeuralNetwork,
+    mse,
+    mse_prime,
+    one_hot,
+    relu,
+    relu_prime,
+)
+from batchnet.models import standard_cnn, tutorial_cnn, tutorial_mlp
+from batchnet.serialization import ModelFileError, load_model, save_model
+
+
+def every_layer_network(dtype):
+    """A small network using every layer type that can be saved."""
+    network = NeuralNetwork(dtype=dtype)
+    network.add(ConvolutionalLayer(3, (3, 2), padding=(1, 0), stride=(1, 2), weight_initializer="glorot_normal"))
+    network.add(ActivationLayer(relu, relu_prime))
+    network.add(MaxPoolingLayer((2, 2), stride=1, padding=1))
+    network.add(AveragePoolingLayer(2, stride=2))
+    network.add(FlattenLayer())
+    network.add(FCLayer(4, bias_initializer="tutorial_uniform"))
+    return network.use(mse, mse_prime)
+
+
+def trained(network, shape=(6, 8, 8, 1), classes=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random(shape)
+    y = one_hot(rng.integers(0, classes, shape[0]), classes)
+    return network.fit(x, y, epochs=1, learning_rate=0.01, batch_size=3, seed=seed, verbose=0), x
+
+
+def rewrite(path, architecture=None, **replace):
+    """Rewrite the model file at ``path`` with a changed architecture and/or arrays."""
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    if architecture is not None:
+        arrays["architecture"] = np.array(json.dumps(architecture))
+    arrays.update(replace)
+    with open(path, "wb") as output:
+        np.savez(output, **{name: value for name, value in arrays.items() if value is not None})
+
+
+def architecture_of(path):
+    with np.load(path) as archive:
+        return json.loads(str(archive["architecture"]))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_round_trip_gives_identical_predictions(tmp_path, dtype):
+    network, x = trained(every_layer_network(dtype))
+    save_model(network, tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    assert loaded.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(loaded.predict(x), network.predict(x))
+
+
+@pytest.mark.parametrize("builder", [tutorial_cnn, standard_cnn, tutorial_mlp])
+def test_model_builders_round_trip(tmp_path, builder):
+    network, x = trained(builder(), shape=(4, 28, 28, 1), classes=10)
+    save_model(network, tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.predict(x), network.predict(x))
+    assert repr(loaded) == repr(network)
+
+
+def test_loaded_model_keeps_training(tmp_path):
+    network, x = trained(every_layer_network("float64"))
+    save_model(network, tmp_path / "model.npz")
+    loaded, _ = trained(load_model(tmp_path / "model.npz"), seed=1)
+    assert not np.array_equal(loaded.predict(x), network.predict(x))
+
+
+def test_untrained_model_round_trips_without_weights(tmp_path):
+    save_model(tutorial_mlp(), tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    assert len(loaded.layers) == len(tutorial_mlp().layers)
+    assert all(not layer.parameters() for layer in loaded.layers)
+
+
+def test_file_holds_no_pickled_objects(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    save_model(network, tmp_path / "model.npz")
+    with np.load(tmp_path / "model.npz", allow_pickle=False) as archive:
+        assert all(archive[name].dtype != object for name in archive.files)
+
+
+def test_failed_save_keeps_the_previous_file(tmp_path, monkeypatch):
+    network, _ = trained(every_layer_network("float32"))
+    target = tmp_path / "model.npz"
+    target.write_bytes(b"the user's earlier model")
+
+    def failing_savez(file, **arrays):
+        file.write(b"half")
+        raise OSError("disk full (test)")
+
+    monkeypatch.setattr(np, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(network, target)
+    assert target.read_bytes() == b"the user's earlier model"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]
+
+
+def test_unregistered_activation_cannot_be_saved(tmp_path):
+    network = NeuralNetwork().add(ActivationLayer(np.sin, np.cos))
+    with pytest.raises(ValueError, match="activation sin is not one of"):
+        save_model(network, tmp_path / "model.npz")
+
+
+def test_truncated_file_is_rejected(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    save_model(network, tmp_path / "model.npz")
+    content = (tmp_path / "model.npz").read_bytes()
+    (tmp_path / "model.npz").write_bytes(content[: len(content) // 2])
+    with pytest.raises(ModelFileError, match="model.npz"):
+        load_model(tmp_path / "model.npz")
+
+
+def test_non_model_file_is_rejected(tmp_path):
+    (tmp_path / "notes.npz").write_bytes(b"not a zip at all")
+    with pytest.raises(ModelFileError, match="notes.npz: not a readable batchnet model"):
+        load_model(tmp_path / "notes.npz")
+
+
+def test_plain_npz_without_architecture_is_rejected(tmp_path):
+    np.savez(tmp_path / "arrays.npz", weights=np.zeros(3))
+    with pytest.raises(ModelFileError, match="no architecture"):
+        load_model(tmp_path / "arrays.npz")
+
+
+def test_object_array_is_rejected_without_unpickling(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer0.bias": np.array([object(), None], dtype=object)})
+    with pytest.raises(ModelFileError, match="pickle"):
+        load_model(path)
+
+
+def test_unknown_layer_type_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    architecture = architecture_of(path)
+    architecture["layers"][0] = {"type": "os.system", "arguments": {}}
+    rewrite(path, architecture)
+    with pytest.raises(ModelFileError, match="unknown layer type 'os.system'"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("name", ["eval", "builtins.exec", "__import__", "os.system"])
+def test_activation_naming_arbitrary_callables_is_rejected(tmp_path, name):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    architecture = architecture_of(path)
+    architecture["layers"][2]["arguments"]["activation"] = name
+    rewrite(path, architecture)
+    with pytest.raises(ModelFileError, match=f"unknown activation {name!r}"):
+        load_model(path)
+
+
+def test_unknown_loss_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    rewrite(path, dict(architecture_of(path), loss="subprocess.call"))
+    with pytest.raises(ModelFileError, match="unknown loss 'subprocess.call'"):
+        load_model(path)
+
+
+def test_unknown_initializer_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    architecture = architecture_of(path)
+    architecture["layers"][1]["arguments"]["weight_initializer"] = "os.remove"
+    rewrite(path, architecture)
+    with pytest.raises(ModelFileError, match="unknown initializer 'os.remove'"):
+        load_model(path)
+
+
+def test_unexpected_constructor_argument_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    architecture = architecture_of(path)
+    architecture["layers"][1]["arguments"]["__class__"] = "x"
+    rewrite(path, architecture)
+    with pytest.raises(ModelFileError, match=r"unexpected arguments \['__class__'\]"):
+        load_model(path)
+
+
+def test_bad_constructor_value_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    architecture = architecture_of(path)
+    architecture["layers"][1]["arguments"]["output_size"] = "100"
+    rewrite(path, architecture)
+    with pytest.raises(ModelFileError, match="layer 1: FCLayer: output_size must be a positive int"):
+        load_model(path)
+
+
+def test_weights_of_the_wrong_shape_are_rejected(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer0.weights": np.zeros((3, 3, 1, 3), dtype=np.float32)})
+    with pytest.raises(ModelFileError, match=r"layer 0 \(ConvolutionalLayer\) expects weights of shape \(3, 2, 1, 3\)"):
+        load_model(path)
+
+
+def test_weights_that_do_not_chain_are_rejected(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer5.weights": np.zeros((7, 4), dtype=np.float32)})
+    with pytest.raises(ModelFileError, match="do not fit together"):
+        load_model(path)
+
+
+def test_missing_weights_of_a_trained_model_are_rejected(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer5.bias": None})
+    with pytest.raises(ModelFileError, match=r"layer 5 \(FCLayer\) lacks bias"):
+        load_model(path)
+
+
+def test_weights_of_another_dtype_are_rejected(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer5.bias": np.zeros(4, dtype=np.int64)})
+    with pytest.raises(ModelFileError, match="layer5.bias has dtype int64, the model is float32"):
+        load_model(path)
+
+
+def test_extra_arrays_are_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    rewrite(path, **{"payload": np.zeros(3)})
+    with pytest.raises(ModelFileError, match=r"unexpected arrays \['payload'\]"):
+        load_model(path)
+
+
+def test_other_format_versions_are_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    rewrite(path, dict(architecture_of(path), version=99))
+    with pytest.raises(ModelFileError, match="format version 99"):
+        load_model(path)
+
+
+def test_invalid_json_is_rejected(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tutorial_mlp(), path)
+    with np.load(path) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    arrays["architecture"] = np.array("{not json")
+    with open(path, "wb") as output:
+        np.savez(output, **arrays)
+    with pytest.raises(ModelFileError, match="not valid JSON"):
+        load_model(path)
+
+
+def test_saved_file_is_a_zip_of_npy_members(tmp_path):
+    save_model(tutorial_mlp(), tmp_path / "model.npz")
+    with zipfile.ZipFile(tmp_path / "model.npz") as archive:
+        assert all(name.endswith(".npy") for name in archive.namelist())
