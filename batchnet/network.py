@@ -35,8 +35,11 @@ class NeuralNetwork:
         self.loss = None
         self.loss_prime = None
         self.backend = get_backend(backend)
-        self.dtype = np.dtype(dtype)
-        if self.dtype.kind != "f":
+        try:
+            self.dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {dtype!r}") from None
+        if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {self.dtype}")
         self.history = History()
         self.optimizer = None

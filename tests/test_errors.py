@@ -178,8 +178,6 @@ def test_a_layer_rejects_input_of_another_dtype_after_initialisation():
         layer.forward_propagation(np.zeros((2, 3), np.float64))
 
 
-@pytest.mark.xfail(strict=True, reason="awaiting fix: Layer._check_input only checks the dtype once "
-                   "initialised, so a float64 layer silently builds float64 weights from float32 input")
 def test_a_layer_with_an_explicit_dtype_rejects_other_input_from_the_first_batch():
     with pytest.raises(TypeError, match="FCLayer: expected input of dtype float64, got float32"):
         FCLayer(3, dtype="float64").forward_propagation(np.zeros((2, 3), np.float32))
@@ -191,15 +189,11 @@ def test_network_rejects_a_non_float_dtype(dtype):
         NeuralNetwork(dtype=dtype)
 
 
-@pytest.mark.xfail(strict=True, reason="awaiting fix: NeuralNetwork accepts float16 although it "
-                   "promises float32 or float64")
 def test_network_rejects_float16():
     with pytest.raises(TypeError, match="NeuralNetwork: dtype must be float32 or float64, got float16"):
         NeuralNetwork(dtype="float16")
 
 
-@pytest.mark.xfail(strict=True, reason="awaiting fix: an unknown dtype name raises NumPy's "
-                   "'data type not understood' without naming NeuralNetwork")
 def test_network_rejects_an_unknown_dtype_name():
     with pytest.raises(TypeError, match="NeuralNetwork: dtype must be float32 or float64, got 'banana'"):
         NeuralNetwork(dtype="banana")

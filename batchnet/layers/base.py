@@ -110,7 +110,7 @@ class Layer:
             )
         if input_data.ndim < 1 or input_data.shape[0] == 0:
             raise ValueError(f"{self.name}: expected a non-empty batch, got shape {input_data.shape}")
-        if self.dtype is not None and self.initialized and input_data.dtype != self.dtype:
+        if self.dtype is not None and input_data.dtype != self.dtype:
             raise TypeError(
                 f"{self.name}: expected input of dtype {self.dtype}, got {input_data.dtype}"
             )
