@@ -78,8 +78,8 @@ class NeuralNetwork:
         else ``"sgd"``, ``"adam"`` or an :class:`~batchnet.optimizers.Optimizer`.
         ``validation_split`` holds out that fraction after a seeded shuffle.
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
-        Per-epoch figures go to ``self.history``. Ctrl-C stops after the current
-        step and keeps the model and the history so far.
+        Per-epoch figures go to ``self.history``. Ctrl-C stops training and
+        keeps the model as it is and the history of the finished epochs.
         """
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
@@ -102,11 +102,12 @@ class NeuralNetwork:
             if len(validation_data) != 2:
                 raise ValueError("NeuralNetwork.fit: validation_data must be a pair (x, y)")
             validation_data = self._check_data(*validation_data, "fit validation_data")
+            # uploaded once: evaluating each epoch then moves nothing to the device
+            validation_data = self._to_device(*validation_data)
         self._bind(rng)
         self.optimizer = get_optimizer(optimizer, learning_rate)
         xp = self.backend.xp
-        x_device = self.backend.asarray(x_train, dtype=self.dtype)
-        y_device = self.backend.asarray(y_train, dtype=self.dtype)
+        x_device, y_device = self._to_device(x_train, y_train)
         samples = len(x_device)
         steps = math.ceil(samples / batch_size)
         limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
@@ -137,9 +138,7 @@ class NeuralNetwork:
                     if progress is not None:
                         progress.close(f"interrupted during epoch {epoch}")
                     break
-                metrics = {"loss": float(total_loss) / samples}
-                if _is_classification(y_train):
-                    metrics["accuracy"] = float(correct) / samples
+                metrics = self._metrics(total_loss, correct, samples, y_train)
                 if not math.isfinite(metrics["loss"]):
                     self.history.stopped_early = f"loss became {metrics['loss']} in epoch {epoch}"
                     if progress is not None:
@@ -149,7 +148,7 @@ class NeuralNetwork:
                         "try a lower learning rate (the weights are kept as they were then)"
                     )
                 if validation_data is not None:
-                    validation = self.evaluate(*validation_data, batch_size=max(batch_size, 256))
+                    validation = self._evaluate_on_device(*validation_data, max(batch_size, 256))
                     metrics.update({f"val_{name}": value for name, value in validation.items()})
                 self.history.record(epoch, metrics)
                 if progress is not None:
@@ -163,8 +162,9 @@ class NeuralNetwork:
         outputs = []
         for start in range(0, len(input_data), batch_size):
             batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
-            outputs.append(self.backend.to_numpy(self.forward(batch)))
-        return np.concatenate(outputs)
+            # a copy: a layer may reuse its output buffer for the next batch
+            outputs.append(self.forward(batch).copy())
+        return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
     def evaluate(self, x, y, batch_size=256):
         """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
@@ -172,19 +172,30 @@ class NeuralNetwork:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
         self._bind(np.random.default_rng())
+        return self._evaluate_on_device(*self._to_device(x, y), batch_size)
+
+    def _evaluate_on_device(self, x, y, batch_size):
         xp = self.backend.xp
         total_loss = xp.zeros((), dtype=self.dtype)
         correct = xp.zeros((), dtype=xp.int64)
         for start in range(0, len(x), batch_size):
-            x_batch = self.backend.asarray(x[start:start + batch_size], dtype=self.dtype)
-            y_batch = self.backend.asarray(y[start:start + batch_size], dtype=self.dtype)
+            x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
             output = self.forward(x_batch)
             total_loss += self.loss(y_batch, output) * len(x_batch)
             correct += _count_correct(xp, y_batch, output)
-        metrics = {"loss": float(total_loss) / len(x)}
+        return self._metrics(total_loss, correct, len(x), y)
+
+    def _metrics(self, total_loss, correct, samples, y):
+        """Per-sample loss (and accuracy) from device sums, with a single transfer."""
+        xp = self.backend.xp
+        loss_sum, correct_sum = self.backend.to_numpy(xp.stack([total_loss, xp.asarray(correct, dtype=self.dtype)]))
+        metrics = {"loss": float(loss_sum) / samples}
         if _is_classification(y):
-            metrics["accuracy"] = float(correct) / len(x)
+            metrics["accuracy"] = float(correct_sum) / samples
         return metrics
+
+    def _to_device(self, x, y):
+        return self.backend.asarray(x, dtype=self.dtype), self.backend.asarray(y, dtype=self.dtype)
 
     # -- checks -----------------------------------------------------------
     def _bind(self, rng):
