@@ -21,9 +21,8 @@ MODELS = {
     "mlp": "tutorial_mlp",
 }
 
-# Per-model training defaults, used for every option the user leaves out.
-# The tutorial CNN trains with the fused softmax cross-entropy (see models.tutorial_cnn):
-# with MSE behind a softmax the gradient is weak and it needs several times more epochs.
+# Per-model training defaults, used for every option the user leaves out. The tutorial
+# networks keep the tutorial's MSE loss: with Adam it reaches 0.95+ on MNIST in 2 epochs.
 TRAINING_DEFAULTS = {
     "cnn": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
     "tutorial-cnn": {"epochs": 2, "batch_size": 32, "lr": 1e-3, "optimizer": "adam"},
@@ -68,7 +67,8 @@ def build_parser():
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     _add_backend_arguments(train)
     train.add_argument("--threads", type=_positive_int, help="BLAS threads (default: the library's own)")
-    train.add_argument("--seed", type=int, default=0, help="seeds the weights and the batch order (default 0)")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training set held out for validation (default 0)")
     train.add_argument("--save", type=Path, metavar="PATH", help="save the trained model to PATH (.npz)")
@@ -156,7 +156,8 @@ def _parse(kind, text):
     try:
         return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        expected = "an integer" if kind is int else "a number"
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
 
 # -- shared steps -----------------------------------------------------------------
@@ -207,14 +208,13 @@ def run_train(args):
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
     builder = getattr(models, MODELS[args.model])
-    options = {"cross_entropy": True} if args.model == "tutorial-cnn" else {}
     try:
-        network = builder(backend=args.backend, dtype=args.dtype, **options)
+        network = builder(backend=args.backend, dtype=args.dtype)
     except BackendUnavailable as error:
         raise CommandError(str(error)) from None
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
-    print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, {args.epochs} epochs, "
-          f"{args.optimizer} lr={args.lr:g}, batch {args.batch_size}, {network.backend.name} {args.dtype}",
+    print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, "
+          f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, {network.backend.name} {args.dtype}",
           flush=True)
     training_started = time.perf_counter()
     try:
@@ -257,7 +257,8 @@ def _write_plots(network, folder, test_inputs, test_labels, dataset):
     return [
         plotting.plot_learning_curves(network.history, folder / "learning_curves.png"),
         plotting.plot_confusion_matrix(test_labels, predictions, names, folder / "confusion_matrix.png"),
-        plotting.plot_misclassified(test_inputs, test_labels, predictions, names, folder / "misclassified.png"),
+        plotting.plot_misclassified(test_inputs, test_labels, predictions, names,
+                                    folder / "misclassified.png"),
     ]
 
 

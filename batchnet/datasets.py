@@ -16,6 +16,7 @@ place only once complete and verified.
 
 import gzip
 import hashlib
+import math
 import os
 import tempfile
 import zlib
@@ -187,7 +188,8 @@ def download_file(url, destination, sha256):
     from tqdm.auto import tqdm
 
     destination = Path(destination)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.", suffix=".part")
+    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
+                                         suffix=".part")
     try:
         digest = hashlib.sha256()
         with os.fdopen(handle, "wb") as output, urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
@@ -249,7 +251,7 @@ def read_idx(path, expected_magic=None):
     if len(content) < header:
         raise DatasetError(f"{path}: truncated IDX header ({len(content)} bytes, need {header})")
     shape = tuple(int.from_bytes(content[4 + 4 * axis:8 + 4 * axis], "big") for axis in range(ndim))
-    expected_size = header + int(np.prod(shape, dtype=np.int64))
+    expected_size = header + math.prod(shape)
     if len(content) != expected_size:
         problem = "truncated" if len(content) < expected_size else "has trailing bytes"
         raise DatasetError(
@@ -278,7 +280,9 @@ def _read_pair(images_path, labels_path):
     images = read_idx(images_path, IMAGES_MAGIC)
     labels = read_idx(labels_path, LABELS_MAGIC)
     if len(images) != len(labels):
-        raise DatasetError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels")
+        raise DatasetError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels"
+        )
     if labels.size and labels.max() >= CLASSES:
         raise DatasetError(f"{labels_path}: label {labels.max()} is outside 0..{CLASSES - 1}")
     return images, labels

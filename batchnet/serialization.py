@@ -60,10 +60,12 @@ def save_model(network, path):
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "dtype": network.dtype.name,
-        "loss": _registered_name(LOSSES, (network.loss, network.loss_prime), "loss") if network.loss else None,
+        "loss": None,
         "input_shape": _sample_shape(network),
         "layers": [_layer_description(layer) for layer in network.layers],
     }
+    if network.loss is not None:
+        architecture["loss"] = _registered_name(LOSSES, (network.loss, network.loss_prime), "loss")
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
@@ -91,7 +93,7 @@ def load_model(path, backend=None):
     architecture = _read_architecture(path, arrays)
     dtype, input_shape = architecture["dtype"], architecture["input_shape"]
     network = NeuralNetwork(backend=backend, dtype=dtype)
-    layers = architecture["layers"]
+    layers = architecture.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
     for index, description in enumerate(layers):
@@ -99,8 +101,8 @@ def load_model(path, backend=None):
         for name in layer.parameter_names:
             key = f"layer{index}.{name}"
             if key in arrays:
-                setattr(layer, name, network.backend.asarray(_checked_array(path, key, arrays.pop(key), dtype),
-                                                             dtype=dtype))
+                values = _checked_array(path, key, arrays.pop(key), dtype)
+                setattr(layer, name, network.backend.asarray(values, dtype=dtype))
         _check_parameter_shapes(path, index, layer, trained=input_shape is not None)
         network.add(layer)
     if arrays:
@@ -162,7 +164,8 @@ def _read_architecture(path, arrays):
         raise ModelFileError(f"{path}: not a batchnet model file")
     if architecture.get("version") != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: model format version {architecture.get('version')!r}, this batchnet reads {FORMAT_VERSION}"
+            f"{path}: model format version {architecture.get('version')!r}, "
+            f"this batchnet reads version {FORMAT_VERSION}"
         )
     if architecture.get("dtype") not in DTYPES:
         raise ModelFileError(f"{path}: dtype must be one of {DTYPES}, got {architecture.get('dtype')!r}")
