@@ -1,10 +1,11 @@
-"""The NumPy backend: CPU arrays, with compiled Cython scatters when built.
+"""The NumPy backend: CPU arrays, with compiled Cython kernels when built.
 
-im2col and the pooling forwards loop only over the KH*KW kernel offsets, each
-one strided slice of the whole batch (Chainer's approach): Python overhead is
-per offset, never per pixel. The scatters (col2im, max-pool backward) use the
-Cython extension ``backends._col2im`` when it was built; otherwise the same
-offset loop with one slice-add each, never ``np.add.at``.
+im2col, col2im and the max-pooling forward and backward use the Cython
+extension ``backends._col2im`` when it was built: one pass over the data, no
+padded copy. The fallback (and average pooling) loops only over the KH*KW
+kernel offsets, each one strided slice of the whole batch (Chainer's
+approach): Python overhead is per offset, never per pixel, and never
+``np.add.at``.
 """
 
 import os
@@ -67,18 +68,23 @@ class NumpyBackend(Backend):
         return np.asarray(array)
 
     def kernels(self):
-        scatter = "cython" if self.use_extension else "numpy (strided slice-add)"
+        if self.use_extension:
+            return dict.fromkeys(("im2col", "col2im", "max_pool", "max_pool_backward"), "cython")
         return {
             "im2col": "numpy (strided slice copy)",
-            "col2im": scatter,
+            "col2im": "numpy (strided slice-add)",
             "max_pool": "numpy (elementwise max of strided slices)",
-            "max_pool_backward": scatter,
+            "max_pool_backward": "numpy (strided slice-add)",
         }
 
     def im2col(self, images, kernel_shape, stride, padding):
         n, _, _, channels = images.shape
         kh, kw = kernel_shape
         oh, ow = window_geometry(images.shape, kernel_shape, stride, padding)
+        if self.use_extension:
+            columns = np.empty((n * oh * ow, kh * kw * channels), dtype=images.dtype)
+            _compiled.im2col(np.ascontiguousarray(images), columns, kh, kw, *stride, *padding)
+            return columns
         padded = _pad(images, padding, 0)
         columns = np.empty((n, oh, ow, kh, kw, channels), dtype=images.dtype)
         for i in range(kh):
@@ -110,6 +116,12 @@ class NumpyBackend(Backend):
     def max_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape
         oh, ow = window_geometry(images.shape, pool_shape, stride, padding)
+        if self.use_extension:
+            n, _, _, channels = images.shape
+            output = np.empty((n, oh, ow, channels), dtype=images.dtype)
+            argmax = np.empty((n, oh, ow, channels), dtype=np.int32)
+            _compiled.max_pool(np.ascontiguousarray(images), output, argmax, kh, kw, *stride, *padding)
+            return output, argmax
         padded = _pad(images, padding, -np.inf)
         output = _window(padded, 0, 0, (oh, ow), stride).copy()
         argmax = np.zeros(output.shape, dtype=np.int32)
