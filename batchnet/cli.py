@@ -201,6 +201,8 @@ def run_train(args):
             setattr(args, option, value)
     if args.plot is not None:
         _require_plotting()
+    if args.save is not None and not args.save.parent.is_dir():
+        raise CommandError(f"--save: the folder {args.save.parent} does not exist")
     started = time.perf_counter()
     (x_train, y_train), (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     if args.limit is not None:
@@ -214,8 +216,8 @@ def run_train(args):
         raise CommandError(str(error)) from None
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, "
-          f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, {network.backend.name} {args.dtype}",
-          flush=True)
+          f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
+          f"{network.backend.name} {args.dtype}", flush=True)
     training_started = time.perf_counter()
     try:
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
@@ -232,7 +234,10 @@ def run_train(args):
     if args.save is not None:
         from batchnet.serialization import save_model
 
-        save_model(network, args.save)
+        try:
+            save_model(network, args.save)
+        except OSError as error:
+            raise CommandError(f"could not save the model to {args.save}: {error}") from None
         print(f"saved the model to {args.save}")
     if args.plot is not None:
         written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
@@ -267,11 +272,12 @@ def run_evaluate(args):
     network = _load_model(args.model, args.backend)
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
-    accuracy = float((_predicted_classes(network, inputs) == y_test).mean())
-    line = f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images"
-    if network.loss is not None:
-        line += f", test loss {network.evaluate(inputs, targets)['loss']:.4f}"
-    print(line + ")")
+    if network.loss is None:
+        accuracy, loss = float((_predicted_classes(network, inputs) == y_test).mean()), ""
+    else:
+        test = network.evaluate(inputs, targets)
+        accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
+    print(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")
 
 
 def run_predict(args):

@@ -244,3 +244,19 @@ def test_python_dash_m_batchnet_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "batchnet", "train", "--epochs", "x"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "usage: batchnet" in result.stderr
+
+
+def test_unavailable_backend_exits_1_with_the_reason(data_dir, capsys):
+    import backends
+
+    reason = backends.cupy_unavailable_reason()
+    if reason is None:
+        pytest.skip("cupy works here")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--backend", "cupy", "--verbose", "0"]) == 1
+    assert reason in capsys.readouterr().err
+
+
+def test_save_into_a_missing_folder_fails_before_training(data_dir, tmp_path, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "absent" / "m.npz")]) == 1
+    captured = capsys.readouterr()
+    assert "does not exist" in captured.err and "training" not in captured.out
