@@ -8,9 +8,26 @@ array that the caller zeroed. float32 and float64 share one source through a
 fused type; the loops run without the GIL.
 """
 
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
 ctypedef fused floating:
     float
     double
+
+
+cdef int _column_ranges(Py_ssize_t kw, Py_ssize_t sw, Py_ssize_t pw, Py_ssize_t width,
+                        Py_ssize_t ow, Py_ssize_t* first, Py_ssize_t* last) nogil:
+    """For each kernel column j: the windows q in [first[j], last[j]) with 0 <= q*sw - pw + j < width."""
+    cdef Py_ssize_t j
+    for j in range(kw):
+        first[j] = (pw - j + sw - 1) // sw if pw > j else 0
+        last[j] = (width - 1 + pw - j) // sw + 1 if width - 1 + pw >= j else 0
+        if last[j] > ow:
+            last[j] = ow
+        if first[j] > last[j]:
+            first[j] = last[j]
+    return 0
 
 
 def col2im(const floating[:, ::1] columns, floating[:, :, :, ::1] images,
@@ -18,9 +35,10 @@ def col2im(const floating[:, ::1] columns, floating[:, :, :, ::1] images,
            Py_ssize_t ph, Py_ssize_t pw):
     """images[n, r*sh - ph + i, q*sw - pw + j, c] += columns[(n*OH + r)*OW + q, (i*KW + j)*C + c]
 
-    The window column q is the innermost loop: consecutive adds then land on
-    different pixels. With q outside the kernel offsets, neighbouring windows
-    add into the same pixel back to back and each add waits for the last store.
+    The window column q is the innermost loop but for the channels:
+    consecutive adds then land on different pixels. With q outside the kernel
+    offsets, neighbouring windows add into the same pixel back to back and
+    each add waits for the last store.
     """
     cdef Py_ssize_t n_images = images.shape[0]
     cdef Py_ssize_t height = images.shape[1]
@@ -29,33 +47,36 @@ def col2im(const floating[:, ::1] columns, floating[:, :, :, ::1] images,
     cdef Py_ssize_t oh = (height + 2 * ph - kh) // sh + 1
     cdef Py_ssize_t ow = (width + 2 * pw - kw) // sw + 1
     cdef Py_ssize_t row_stride = kh * kw * channels
-    cdef Py_ssize_t n, r, q, i, j, c, y, first, last
+    cdef Py_ssize_t n, r, q, i, j, c, y
     cdef const floating* column
     cdef floating* pixel
+    cdef Py_ssize_t* first
+    cdef Py_ssize_t* last
     if columns.shape[0] != n_images * oh * ow or columns.shape[1] != kh * kw * channels:
         raise ValueError(
             f"col2im: expected columns of shape {(n_images * oh * ow, kh * kw * channels)}, "
             f"got {(columns.shape[0], columns.shape[1])}")
     if columns.shape[0] == 0 or columns.shape[1] == 0:
         return
+    first = <Py_ssize_t*> malloc(2 * kw * sizeof(Py_ssize_t))
+    if first == NULL:
+        raise MemoryError()
+    last = first + kw
     with nogil:
+        _column_ranges(kw, sw, pw, width, ow, first, last)
         for n in range(n_images):
             for r in range(oh):
                 for i in range(kh):
                     y = r * sh - ph + i
                     if y < 0 or y >= height:
                         continue
+                    pixel = &images[n, y, 0, 0]
                     for j in range(kw):
-                        # the windows q whose column j falls inside the image: 0 <= q*sw - pw + j < width
-                        first = (pw - j + sw - 1) // sw if pw > j else 0
-                        last = (width - 1 + pw - j) // sw + 1 if width - 1 + pw >= j else 0
-                        if last > ow:
-                            last = ow
                         column = &columns[(n * oh + r) * ow, (i * kw + j) * channels]
-                        pixel = &images[n, y, 0, 0]
-                        for q in range(first, last):
+                        for q in range(first[j], last[j]):
                             for c in range(channels):
                                 pixel[(q * sw - pw + j) * channels + c] += column[q * row_stride + c]
+    free(first)
 
 
 def max_pool_backward(const floating[:, :, :, ::1] output_error, const int[:, :, :, ::1] argmax,
@@ -91,49 +112,61 @@ def max_pool_backward(const floating[:, :, :, ::1] output_error, const int[:, :,
 def im2col(const floating[:, :, :, ::1] images, floating[:, ::1] columns,
            Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
            Py_ssize_t ph, Py_ssize_t pw):
-    """columns[(n*OH + r)*OW + q, (i*KW + j)*C + c] = images[n, r*sh - ph + i, q*sw - pw + j, c], 0 in the padding"""
+    """columns[(n*OH + r)*OW + q, (i*KW + j)*C + c] = images[n, r*sh - ph + i, q*sw - pw + j, c], 0 in the padding
+
+    In NHWC the pixels of one kernel row are contiguous: one copy per kernel
+    row, zeros where it overhangs the image.
+    """
     cdef Py_ssize_t n_images = images.shape[0]
     cdef Py_ssize_t height = images.shape[1]
     cdef Py_ssize_t width = images.shape[2]
     cdef Py_ssize_t channels = images.shape[3]
     cdef Py_ssize_t oh = (height + 2 * ph - kh) // sh + 1
     cdef Py_ssize_t ow = (width + 2 * pw - kw) // sw + 1
-    cdef Py_ssize_t n, r, q, i, y, x, first, last, k, length, row_length
+    cdef Py_ssize_t row_length = kw * channels
+    cdef Py_ssize_t n, r, q, i, y, x, k, before, length
     cdef floating* column
     cdef const floating* pixels
+    cdef Py_ssize_t* first
+    cdef Py_ssize_t* last
     if columns.shape[0] != n_images * oh * ow or columns.shape[1] != kh * kw * channels:
         raise ValueError(
             f"im2col: expected columns of shape {(n_images * oh * ow, kh * kw * channels)}, "
             f"got {(columns.shape[0], columns.shape[1])}")
     if columns.shape[0] == 0 or columns.shape[1] == 0:
         return
-    row_length = kw * channels
+    first = <Py_ssize_t*> malloc(2 * ow * sizeof(Py_ssize_t))
+    if first == NULL:
+        raise MemoryError()
+    last = first + ow
     with nogil:
+        # the kernel columns [first[q], last[q]) of window q lie inside the image
+        for q in range(ow):
+            x = q * sw - pw
+            first[q] = min(-x, kw) if x < 0 else 0
+            last[q] = max(width - x, first[q]) if x + kw > width else kw
         for n in range(n_images):
             for r in range(oh):
                 for q in range(ow):
                     x = q * sw - pw
-                    # as in col2im: one contiguous copy per kernel row, zeros around it
-                    first = min(-x, kw) if x < 0 else 0
-                    last = width - x if x + kw > width else kw
-                    if last < first:
-                        last = first
-                    length = (last - first) * channels
+                    before = first[q] * channels
+                    length = last[q] * channels - before
+                    column = &columns[(n * oh + r) * ow + q, 0]
                     for i in range(kh):
                         y = r * sh - ph + i
-                        column = &columns[(n * oh + r) * ow + q, i * row_length]
                         if y < 0 or y >= height:
-                            for k in range(row_length):
-                                column[k] = 0
-                            continue
-                        for k in range(first * channels):
-                            column[k] = 0
-                        pixels = &images[n, y, x + first, 0]
-                        column += first * channels
-                        for k in range(length):
-                            column[k] = pixels[k]
-                        for k in range(length, row_length - first * channels):
-                            column[k] = 0
+                            memset(column, 0, row_length * sizeof(floating))
+                        else:
+                            pixels = &images[n, y, x + first[q], 0]
+                            if before:
+                                memset(column, 0, before * sizeof(floating))
+                            for k in range(length):
+                                column[before + k] = pixels[k]
+                            if before + length < row_length:
+                                memset(column + before + length, 0,
+                                       (row_length - before - length) * sizeof(floating))
+                        column += row_length
+    free(first)
 
 
 def max_pool(const floating[:, :, :, ::1] images, floating[:, :, :, ::1] output,
@@ -196,3 +229,52 @@ def max_pool(const floating[:, :, :, ::1] images, floating[:, :, :, ::1] output,
                             greater = value > best
                             maximum[c] = value if value > best else best
                             position[c] += greater * (offset - position[c])
+
+
+def max_pool_backward_tiled(const floating[:, :, :, ::1] output_error, const int[:, :, :, ::1] argmax,
+                            floating[:, :, :, ::1] images, Py_ssize_t kh, Py_ssize_t kw):
+    """max_pool_backward for windows that tile the input (stride = pool, no padding).
+
+    Each band of ``kh`` input rows is zeroed while it is in cache, then each
+    window's error is stored at its maximum: ``images`` need not be zeroed
+    beforehand, except the rows below the last band, which the caller clears.
+    """
+    cdef Py_ssize_t n_images = output_error.shape[0]
+    cdef Py_ssize_t oh = output_error.shape[1]
+    cdef Py_ssize_t ow = output_error.shape[2]
+    cdef Py_ssize_t channels = output_error.shape[3]
+    cdef Py_ssize_t width = images.shape[2]
+    cdef Py_ssize_t band = kh * width * channels
+    cdef Py_ssize_t n, r, q, c, k
+    cdef const floating* error
+    cdef const int* position
+    cdef floating* pixels
+    cdef Py_ssize_t* shifts
+    if (argmax.shape[0] != n_images or argmax.shape[1] != oh or argmax.shape[2] != ow
+            or argmax.shape[3] != channels):
+        raise ValueError("max_pool_backward: argmax and output_error shapes differ")
+    if (images.shape[0] != n_images or images.shape[1] < oh * kh or width < ow * kw
+            or images.shape[3] != channels):
+        raise ValueError("max_pool_backward: the windows do not tile the input")
+    if output_error.size == 0:
+        return
+    # where kernel offset k = i*KW + j lies, relative to its window's first element
+    shifts = <Py_ssize_t*> malloc(kh * kw * sizeof(Py_ssize_t))
+    if shifts == NULL:
+        raise MemoryError()
+    for k in range(kh * kw):
+        shifts[k] = ((k // kw) * width + k % kw) * channels
+    with nogil:
+        for n in range(n_images):
+            for r in range(oh):
+                pixels = &images[n, r * kh, 0, 0]
+                memset(pixels, 0, band * sizeof(floating))
+                for q in range(ow):
+                    error = &output_error[n, r, q, 0]
+                    position = &argmax[n, r, q, 0]
+                    for c in range(channels):
+                        k = position[c]
+                        # an argmax from elsewhere must not write out of bounds
+                        if 0 <= k < kh * kw:
+                            pixels[q * kw * channels + shifts[k] + c] = error[c]
+    free(shifts)

@@ -38,6 +38,14 @@ def _window(array, i, j, output_shape, stride):
     return array[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
 
 
+def _buffer(out, shape, dtype):
+    """``out`` when it is a C-contiguous array of ``shape`` and ``dtype``, else a new one."""
+    if (out is not None and out.shape == shape and out.dtype == dtype
+            and out.flags.c_contiguous):
+        return out
+    return np.empty(shape, dtype=dtype)
+
+
 def _pad(images, padding, value):
     ph, pw = padding
     if ph == 0 and pw == 0:
@@ -77,20 +85,21 @@ class NumpyBackend(Backend):
             "max_pool_backward": "numpy (strided slice-add)",
         }
 
-    def im2col(self, images, kernel_shape, stride, padding):
+    def im2col(self, images, kernel_shape, stride, padding, out=None):
         n, _, _, channels = images.shape
         kh, kw = kernel_shape
         oh, ow = window_geometry(images.shape, kernel_shape, stride, padding)
         if self.use_extension:
-            columns = np.empty((n * oh * ow, kh * kw * channels), dtype=images.dtype)
+            columns = _buffer(out, (n * oh * ow, kh * kw * channels), images.dtype)
             _compiled.im2col(np.ascontiguousarray(images), columns, kh, kw, *stride, *padding)
             return columns
         padded = _pad(images, padding, 0)
-        columns = np.empty((n, oh, ow, kh, kw, channels), dtype=images.dtype)
+        columns = _buffer(out, (n * oh * ow, kh * kw * channels), images.dtype)
+        windows = columns.reshape(n, oh, ow, kh, kw, channels)
         for i in range(kh):
             for j in range(kw):
-                columns[:, :, :, i, j, :] = _window(padded, i, j, (oh, ow), stride)
-        return columns.reshape(n * oh * ow, kh * kw * channels)
+                windows[:, :, :, i, j, :] = _window(padded, i, j, (oh, ow), stride)
+        return columns
 
     def col2im(self, columns, input_shape, kernel_shape, stride, padding):
         n, height, width, channels = input_shape
@@ -137,6 +146,15 @@ class NumpyBackend(Backend):
         n, height, width, channels = input_shape
         kh, kw = pool_shape
         oh, ow = window_geometry(input_shape, pool_shape, stride, padding)
+        if self.use_extension and tuple(stride) == tuple(pool_shape) and tuple(padding) == (0, 0):
+            # tiling windows: the kernel zeroes each band of rows as it goes,
+            # so only the rows below the last window need zeros here
+            input_error = np.empty(input_shape, dtype=output_error.dtype)
+            _compiled.max_pool_backward_tiled(
+                np.ascontiguousarray(output_error), np.ascontiguousarray(argmax), input_error, kh, kw
+            )
+            input_error[:, oh * kh:] = 0
+            return input_error
         if self.use_extension:
             input_error = np.zeros(input_shape, dtype=output_error.dtype)
             _compiled.max_pool_backward(

@@ -5,6 +5,11 @@ derivative at ``x`` given ``output = f(x)``, which ``ActivationLayer``
 multiplies by the incoming error. Softmax couples the elements of a row, so
 ``softmax_prime`` is marked as a vector-Jacobian product: it takes the error
 too and returns ``dE/dx`` itself.
+
+The element-wise primes also carry ``prime.backward(x, output, output_error)``,
+the same ``prime(x, output) * output_error`` computed with the same operations
+in the same order (so the same bits) but in one output buffer instead of a
+fresh array per operation: ``ActivationLayer`` uses it when it is there.
 """
 
 from backends import backend_for
@@ -25,6 +30,17 @@ def tanh_prime(x, output):
     return 1 - output * output
 
 
+def _tanh_backward(x, output, output_error):
+    xp = backend_for(output).xp
+    input_error = output * output
+    xp.subtract(1, input_error, out=input_error)
+    input_error *= output_error
+    return input_error
+
+
+tanh_prime.backward = _tanh_backward
+
+
 def sigmoid(x):
     xp = backend_for(x).xp
     # 0.5 * (1 + tanh(x / 2)) equals 1 / (1 + exp(-x)) without overflow for large |x|
@@ -36,6 +52,16 @@ def sigmoid_prime(x, output):
     return output * (1 - output)
 
 
+def _sigmoid_backward(x, output, output_error):
+    input_error = 1 - output
+    input_error *= output
+    input_error *= output_error
+    return input_error
+
+
+sigmoid_prime.backward = _sigmoid_backward
+
+
 def relu(x):
     return backend_for(x).xp.maximum(x, 0)
 
@@ -43,6 +69,14 @@ def relu(x):
 def relu_prime(x, output):
     """relu'(x) = 1 where x > 0, else 0 (0 at x = 0)."""
     return (x > 0).astype(x.dtype)
+
+
+def _relu_backward(x, output, output_error):
+    # a boolean factor is cast to 1.0 / 0.0 inside the multiply, as astype would
+    return backend_for(x).xp.multiply(output_error, x > 0, dtype=output_error.dtype)
+
+
+relu_prime.backward = _relu_backward
 
 
 def softmax(x):

@@ -8,7 +8,10 @@ class ActivationLayer(Layer):
 
     ``activation_prime(x, output)`` gives the element-wise derivative; one
     marked with ``batchnet.activations.vector_jacobian_product`` (like
-    ``softmax_prime``) takes the error too and returns dE/dx directly.
+    ``softmax_prime``) takes the error too and returns dE/dx directly. A
+    prime with a ``backward(x, output, output_error)`` attribute (the built-in
+    element-wise ones) has it compute ``prime(x, output) * output_error`` in
+    one buffer.
     """
 
     def __init__(self, activation, activation_prime):
@@ -28,6 +31,9 @@ class ActivationLayer(Layer):
         self._check_output_error(output_error)
         if getattr(self.activation_prime, "vector_jacobian_product", False):
             return self.activation_prime(self.input, self.output, output_error)
+        fused = getattr(self.activation_prime, "backward", None)
+        if fused is not None:
+            return fused(self.input, self.output, output_error)
         return self.activation_prime(self.input, self.output) * output_error
 
     def extra_repr(self):

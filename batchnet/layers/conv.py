@@ -31,6 +31,8 @@ class ConvolutionalLayer(ParametricLayer):
         self.filter_shape = pair(filter_shape, "ConvolutionalLayer filter_shape")
         self.padding = pair(padding, "ConvolutionalLayer padding")
         self.stride = pair(stride, "ConvolutionalLayer stride")
+        self._columns = None
+        self._column_error = None
         if min(self.stride) < 1:
             raise ValueError(f"ConvolutionalLayer: stride must be at least 1, got {stride!r}")
         if min(self.filter_shape) < 1:
@@ -66,7 +68,12 @@ class ConvolutionalLayer(ParametricLayer):
 
     def forward(self, input_data):
         n, oh, ow, filters = self.output_shape(input_data.shape)
-        self._columns = self.backend.im2col(input_data, self.filter_shape, self.stride, self.padding)
+        # the columns are the largest array of a step and never leave the
+        # layer (backward reads them, then the next forward overwrites them):
+        # reusing their buffer spares the page faults of a fresh allocation
+        self._columns = self.backend.im2col(
+            input_data, self.filter_shape, self.stride, self.padding, out=self._columns
+        )
         output = self._columns @ self.weights.reshape(-1, filters)
         output += self.bias
         return output.reshape(n, oh, ow, filters)
@@ -80,7 +87,12 @@ class ConvolutionalLayer(ParametricLayer):
             "weights": (self._columns.T @ error_rows).reshape(self.weights.shape),
             "bias": error_rows.sum(axis=0),
         }
-        column_error = error_rows @ self.weights.reshape(-1, filters).T
+        # g W^T is as large as the columns and as private (col2im reads it and
+        # returns a new array): it too keeps its buffer from step to step
+        column_error = self._column_error
+        if column_error is None or column_error.shape != self._columns.shape:
+            column_error = self._column_error = self.xp.empty_like(self._columns)
+        self.xp.matmul(error_rows, self.weights.reshape(-1, filters).T, out=column_error)
         return self.backend.col2im(
             column_error, self.input.shape, self.filter_shape, self.stride, self.padding
         )
