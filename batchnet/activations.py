@@ -6,7 +6,7 @@ multiplies by the incoming error. Softmax couples the elements of a row, so
 ``softmax_prime`` is marked as a vector-Jacobian product: it takes the error
 too and returns ``dE/dx`` itself.
 
-The element-wise primes also carry ``prime.backward(x, output, output_error)``,
+tanh_prime and sigmoid_prime also carry ``prime.backward(x, output, output_error)``,
 the same ``prime(x, output) * output_error`` computed with the same operations
 in the same order (so the same bits) but in one output buffer instead of a
 fresh array per operation: ``ActivationLayer`` uses it when it is there.
@@ -70,13 +70,6 @@ def relu_prime(x, output):
     """relu'(x) = 1 where x > 0, else 0 (0 at x = 0)."""
     return (x > 0).astype(x.dtype)
 
-
-def _relu_backward(x, output, output_error):
-    # a boolean factor is cast to 1.0 / 0.0 inside the multiply, as astype would
-    return backend_for(x).xp.multiply(output_error, x > 0, dtype=output_error.dtype)
-
-
-relu_prime.backward = _relu_backward
 
 
 def softmax(x):

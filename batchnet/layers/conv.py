@@ -8,6 +8,10 @@ from backends.base import pair, window_geometry
 from batchnet.layers.parametric import ParametricLayer
 
 
+# kernels up to this many weights take their gradient image by image (see backward)
+SMALL_KERNEL_SIZE = 1024
+
+
 class ConvolutionalLayer(ParametricLayer):
     """``ConvolutionalLayer(filters_count, filter_shape, padding=(0, 0), stride=1)``.
 
@@ -83,8 +87,21 @@ class ConvolutionalLayer(ParametricLayer):
         self._check_output_error(output_error)
         filters = self.filters_count
         error_rows = output_error.reshape(-1, filters)
+        if self.weights.size <= SMALL_KERNEL_SIZE:
+            # a small kernel makes cols^T g one product with a huge inner
+            # dimension (N*OH*OW), which BLAS runs slowly (and, on a busy
+            # machine, threads stall on); per image the products are small
+            # and single-threaded, and their sum is the same gradient
+            n = output_error.shape[0]
+            per_image = self.xp.matmul(
+                self._columns.reshape(n, -1, self._columns.shape[1]).transpose(0, 2, 1),
+                output_error.reshape(n, -1, filters),
+            )
+            weights_gradient = per_image.sum(axis=0)
+        else:
+            weights_gradient = self._columns.T @ error_rows
         self.gradients = {
-            "weights": (self._columns.T @ error_rows).reshape(self.weights.shape),
+            "weights": weights_gradient.reshape(self.weights.shape),
             "bias": error_rows.sum(axis=0),
         }
         # g W^T is as large as the columns and as private (col2im reads it and
