@@ -47,6 +47,14 @@ def window_geometry(input_shape, kernel_shape, stride, padding):
     return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
 
 
+def reusable_buffer(xp, out, shape, dtype):
+    """``out`` when it is a C-contiguous ``xp`` array of ``shape`` and ``dtype``, else a new one."""
+    if (out is not None and isinstance(out, xp.ndarray) and out.shape == tuple(shape)
+            and out.dtype == dtype and out.flags.c_contiguous):
+        return out
+    return xp.empty(shape, dtype=dtype)
+
+
 class Backend:
     """What a layer may ask of its array backend.
 
@@ -73,8 +81,12 @@ class Backend:
         """A dict naming the implementation in use for each kernel."""
         raise NotImplementedError
 
-    def im2col(self, images, kernel_shape, stride, padding):
-        """``(N, H, W, C) -> (N*OH*OW, KH*KW*C)``, zero padded."""
+    def im2col(self, images, kernel_shape, stride, padding, out=None):
+        """``(N, H, W, C) -> (N*OH*OW, KH*KW*C)``, zero padded.
+
+        ``out`` is an earlier result that may be overwritten; it is used when
+        its shape and dtype fit (see :func:`reusable_buffer`), else ignored.
+        """
         raise NotImplementedError
 
     def col2im(self, columns, input_shape, kernel_shape, stride, padding):

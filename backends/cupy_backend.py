@@ -12,7 +12,7 @@ they use NumPy; im2col, col2im and pooling run the ElementwiseKernels of
 import functools
 
 from backends import cuda_kernels
-from backends.base import Backend, BackendUnavailable, window_geometry
+from backends.base import Backend, BackendUnavailable, reusable_buffer, window_geometry
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,11 +90,11 @@ class CupyBackend(Backend):
         # raw kernel arguments are indexed linearly, in C order
         return self.xp.ascontiguousarray(array)
 
-    def im2col(self, images, kernel_shape, stride, padding):
+    def im2col(self, images, kernel_shape, stride, padding, out=None):
         n, _, _, channels = images.shape
         kh, kw = kernel_shape
         oh, ow = window_geometry(images.shape, kernel_shape, stride, padding)
-        columns = self.xp.empty((n * oh * ow, kh * kw * channels), dtype=images.dtype)
+        columns = reusable_buffer(self.xp, out, (n * oh * ow, kh * kw * channels), images.dtype)
         self._launch(cuda_kernels.IM2COL, (self._contiguous(images),), (columns,),
                      images.shape, kernel_shape, stride, padding)
         return columns

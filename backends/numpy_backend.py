@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from backends.base import Backend, window_geometry
+from backends.base import Backend, reusable_buffer, window_geometry
 
 try:
     from backends import _col2im as _compiled
@@ -36,14 +36,6 @@ def _window(array, i, j, output_shape, stride):
     """The strided slice of ``array`` that kernel offset ``(i, j)`` sees, over all windows."""
     (oh, ow), (sh, sw) = output_shape, stride
     return array[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
-
-
-def _buffer(out, shape, dtype):
-    """``out`` when it is a C-contiguous array of ``shape`` and ``dtype``, else a new one."""
-    if (out is not None and out.shape == shape and out.dtype == dtype
-            and out.flags.c_contiguous):
-        return out
-    return np.empty(shape, dtype=dtype)
 
 
 def _pad(images, padding, value):
@@ -90,11 +82,11 @@ class NumpyBackend(Backend):
         kh, kw = kernel_shape
         oh, ow = window_geometry(images.shape, kernel_shape, stride, padding)
         if self.use_extension:
-            columns = _buffer(out, (n * oh * ow, kh * kw * channels), images.dtype)
+            columns = reusable_buffer(np, out, (n * oh * ow, kh * kw * channels), images.dtype)
             _compiled.im2col(np.ascontiguousarray(images), columns, kh, kw, *stride, *padding)
             return columns
         padded = _pad(images, padding, 0)
-        columns = _buffer(out, (n * oh * ow, kh * kw * channels), images.dtype)
+        columns = reusable_buffer(np, out, (n * oh * ow, kh * kw * channels), images.dtype)
         windows = columns.reshape(n, oh, ow, kh, kw, channels)
         for i in range(kh):
             for j in range(kw):

@@ -490,3 +490,14 @@ def test_a_training_step_on_cupy_never_waits_for_the_device(cupy_backend):
             network.backward(network.loss_prime(y, output))
             optimizer.step(network.layers)
     assert np.isfinite(float(total_loss))
+
+
+def test_im2col_kernel_writes_into_a_fitting_out_buffer_and_ignores_another(cuda_backend):
+    images = cuda_backend.asarray(np.random.default_rng(3).standard_normal((2, 5, 6, 3)).astype(np.float32))
+    first = cuda_backend.im2col(images, (3, 2), (1, 2), (1, 0))
+    second = cuda_backend.im2col(images * 2, (3, 2), (1, 2), (1, 0), out=first)
+    assert second is first
+    np.testing.assert_array_equal(cuda_backend.to_numpy(second),
+                                  REFERENCE.im2col(cuda_backend.to_numpy(images) * 2, (3, 2), (1, 2), (1, 0)))
+    wrong = cuda_backend.xp.empty((1, 1), dtype=np.float32)
+    assert cuda_backend.im2col(images, (3, 2), (1, 2), (1, 0), out=wrong) is not wrong

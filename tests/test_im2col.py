@@ -172,3 +172,16 @@ def test_col2im_sums_overlapping_windows():
 def test_col2im_rejects_columns_of_the_wrong_shape():
     with pytest.raises(ValueError, match=r"col2im: expected columns of shape \(4, 4\), got \(4, 3\)"):
         FALLBACK.col2im(np.zeros((4, 3)), (1, 3, 3, 1), (2, 2), (1, 1), (0, 0))
+
+
+def test_im2col_reuses_a_fitting_out_buffer_and_ignores_another(backend):
+    images = np.random.default_rng(3).standard_normal((2, 5, 6, 3)).astype(np.float32)
+    on_device = backend.asarray(images)
+    first = backend.im2col(on_device, (3, 2), (1, 2), (1, 0))
+    second = backend.im2col(on_device * 2, (3, 2), (1, 2), (1, 0), out=first)
+    assert second is first
+    np.testing.assert_array_equal(
+        backend.to_numpy(second), im2col_loops(images * 2, (3, 2), (1, 2), (1, 0))
+    )
+    wrong_dtype = backend.xp.empty(first.shape, dtype=np.float64)
+    assert backend.im2col(on_device, (3, 2), (1, 2), (1, 0), out=wrong_dtype) is not wrong_dtype

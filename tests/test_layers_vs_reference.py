@@ -27,6 +27,8 @@ CONV_CASES = [
     (2, (4, 5, 2), 2, (4, 5), 0, 1),
     (2, (5, 5, 1), 1, (3, 3), 2, 3),
     (1, (9, 7, 2), 2, (5, 3), (2, 0), (3, 2)),
+    # more weights than batchnet.layers.conv.SMALL_KERNEL_SIZE: the other weight-gradient path
+    (2, (5, 4, 12), 12, (3, 3), 1, 1),
 ]
 
 # (batch, sample shape, pool_shape, stride, padding)
