@@ -64,10 +64,24 @@ class NeuralNetwork:
             batch = layer.forward_propagation(batch)
         return batch
 
-    def backward(self, error):
-        for layer in reversed(self.layers):
-            error = layer.backward(error)
-        return error
+    def backward(self, error, need_input_error=True):
+        """Backpropagate ``error`` (dE/d output): every layer stores its gradients.
+
+        Returns dE/d input, or with ``need_input_error=False`` (as ``fit``
+        does) ``None``: the pass then stops at the first layer with
+        parameters, which computes only its gradients.
+        """
+        if need_input_error:
+            for layer in reversed(self.layers):
+                error = layer.backward(error)
+            return error
+        trained = [index for index, layer in enumerate(self.layers) if layer.parameter_names]
+        if trained:
+            first = trained[0]
+            for layer in reversed(self.layers[first + 1:]):
+                error = layer.backward(error)
+            self.layers[first].backward(error, need_input_error=False)
+        return None
 
     def fit(self, x_train, y_train, epochs, learning_rate, batch_size=32, shuffle=True, seed=None,
             verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None):
@@ -128,7 +142,7 @@ class NeuralNetwork:
                         output = self.forward(x_batch)
                         total_loss += self.loss(y_batch, output) * len(x_batch)
                         correct += _count_correct(xp, y_batch, output)
-                        self.backward(self.loss_prime(y_batch, output))
+                        self.backward(self.loss_prime(y_batch, output), need_input_error=False)
                         self.optimizer.step(self.layers)
                         if progress is not None:
                             seen = min(samples, (step + 1) * batch_size)

@@ -82,7 +82,7 @@ class ConvolutionalLayer(ParametricLayer):
         output += self.bias
         return output.reshape(n, oh, ow, filters)
 
-    def backward(self, output_error):
+    def backward(self, output_error, need_input_error=True):
         # dE/dW = cols^T g, dE/db = sum over N, OH, OW of g, dE/dx = col2im(g W^T)
         self._check_output_error(output_error)
         filters = self.filters_count
@@ -102,8 +102,12 @@ class ConvolutionalLayer(ParametricLayer):
             weights_gradient = self._columns.T @ error_rows
         self.gradients = {
             "weights": weights_gradient.reshape(self.weights.shape),
-            "bias": error_rows.sum(axis=0),
+            # a row of ones times g: error_rows.sum(axis=0) walks the rows with
+            # a strided inner loop and took 3.4 ms on B's first layer, this 0.7
+            "bias": self.xp.ones(len(error_rows), dtype=error_rows.dtype) @ error_rows,
         }
+        if not need_input_error:
+            return None
         # g W^T is as large as the columns and as private (col2im reads it and
         # returns a new array): it too keeps its buffer from step to step
         column_error = self._column_error

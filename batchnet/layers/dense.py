@@ -32,13 +32,15 @@ class FCLayer(ParametricLayer):
         self._flat_input = flat
         return flat @ self.weights + self.bias
 
-    def backward(self, output_error):
+    def backward(self, output_error, need_input_error=True):
         # dE/dW = x^T g, dE/db = sum_n g, dE/dx = g W^T
         self._check_output_error(output_error)
         self.gradients = {
             "weights": self._flat_input.T @ output_error,
             "bias": output_error.sum(axis=0),
         }
+        if not need_input_error:
+            return None
         return (output_error @ self.weights.T).reshape(self.input.shape)
 
     def extra_repr(self):

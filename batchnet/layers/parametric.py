@@ -8,6 +8,11 @@ class ParametricLayer(Layer):
     """A layer with ``weights`` and a 1-D ``bias``, drawn by named initializers.
 
     Subclasses say the shapes and fans through :meth:`parameter_shapes`.
+    Their ``backward(output_error, need_input_error=True)`` takes one more
+    keyword: with ``need_input_error=False`` it stores the gradients and
+    returns ``None``, sparing the input error's products (the network asks
+    this of its first layer with parameters while training, where the error
+    for the data would be thrown away).
     ``weights`` and ``bias`` are plain backend arrays: assign them to set the
     parameters (shapes are checked on the next forward pass).
     """
