@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled CPU kernels for the NumPy backend: im2col, col2im and max pooling.
+"""Compiled CPU kernels for the NumPy backend: im2col, col2im, max pooling, relu backward.
 
 Each walks the NHWC arrays once with the channel axis innermost (contiguous)
 and treats the padding by bounds checks, so no padded copy of the input is
@@ -278,3 +278,23 @@ def max_pool_backward_tiled(const floating[:, :, :, ::1] output_error, const int
                         if 0 <= k < kh * kw:
                             pixels[q * kw * channels + shifts[k] + c] = error[c]
     free(shifts)
+
+
+def relu_backward(const floating[::1] inputs, const floating[::1] output_error,
+                  floating[::1] input_error):
+    """input_error = output_error where inputs > 0, else 0 (relu's derivative times the error)
+
+    One pass and no temporary, where ``(x > 0).astype(dtype) * g`` makes a
+    boolean and a float array first. A NaN input gets 0, as ``x > 0`` does.
+    """
+    cdef Py_ssize_t size = inputs.shape[0]
+    cdef Py_ssize_t i
+    cdef floating value, zero = 0
+    if output_error.shape[0] != size or input_error.shape[0] != size:
+        raise ValueError("relu_backward: inputs, output_error and input_error sizes differ")
+    with nogil:
+        for i in range(size):
+            # both operands loaded first: the select then compiles to a blend,
+            # not a branch that mispredicts on half of the elements
+            value = output_error[i]
+            input_error[i] = value if inputs[i] > 0 else zero

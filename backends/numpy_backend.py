@@ -1,11 +1,11 @@
 """The NumPy backend: CPU arrays, with compiled Cython kernels when built.
 
-im2col, col2im and the max-pooling forward and backward use the Cython
-extension ``backends._col2im`` when it was built: one pass over the data, no
-padded copy. The fallback (and average pooling) loops only over the KH*KW
-kernel offsets, each one strided slice of the whole batch (Chainer's
-approach): Python overhead is per offset, never per pixel, and never
-``np.add.at``.
+im2col, col2im, the max-pooling forward and backward and relu's backward use
+the Cython extension ``backends._col2im`` when it was built: one pass over
+the data, no padded copy. The fallback (and average pooling) loops only over
+the KH*KW kernel offsets, each one strided slice of the whole batch
+(Chainer's approach): Python overhead is per offset, never per pixel, and
+never ``np.add.at``.
 """
 
 import os
@@ -69,12 +69,15 @@ class NumpyBackend(Backend):
 
     def kernels(self):
         if self.use_extension:
-            return dict.fromkeys(("im2col", "col2im", "max_pool", "max_pool_backward"), "cython")
+            return dict.fromkeys(
+                ("im2col", "col2im", "max_pool", "max_pool_backward", "relu_backward"), "cython"
+            )
         return {
             "im2col": "numpy (strided slice copy)",
             "col2im": "numpy (strided slice-add)",
             "max_pool": "numpy (elementwise max of strided slices)",
             "max_pool_backward": "numpy (strided slice-add)",
+            "relu_backward": "numpy (boolean mask times the error)",
         }
 
     def im2col(self, images, kernel_shape, stride, padding, out=None):
@@ -161,6 +164,19 @@ class NumpyBackend(Backend):
             routed = np.where(argmax == offset, output_error, zero)
             _window(padded, offset // kw, offset % kw, (oh, ow), stride)[...] += routed
         return np.ascontiguousarray(padded[:, ph : ph + height, pw : pw + width, :])
+
+    def relu_backward(self, inputs, output_error):
+        """relu's input error: ``output_error`` where ``inputs > 0``, else 0."""
+        dtype = output_error.dtype
+        if self.use_extension and inputs.dtype == dtype and dtype in (np.float32, np.float64):
+            input_error = np.empty(output_error.shape, dtype=dtype)
+            _compiled.relu_backward(
+                np.ascontiguousarray(inputs).reshape(-1),
+                np.ascontiguousarray(output_error).reshape(-1),
+                input_error.reshape(-1),
+            )
+            return input_error
+        return (inputs > 0).astype(inputs.dtype) * output_error
 
     def avg_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape

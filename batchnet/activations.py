@@ -10,6 +10,8 @@ tanh_prime and sigmoid_prime also carry ``prime.backward(x, output, output_error
 the same ``prime(x, output) * output_error`` computed with the same operations
 in the same order (so the same bits) but in one output buffer instead of a
 fresh array per operation: ``ActivationLayer`` uses it when it is there.
+relu_prime's goes to the backend's one-pass ``relu_backward`` where the
+backend has one (the NumPy backend).
 """
 
 from backends import backend_for
@@ -70,6 +72,15 @@ def relu_prime(x, output):
     """relu'(x) = 1 where x > 0, else 0 (0 at x = 0)."""
     return (x > 0).astype(x.dtype)
 
+
+def _relu_backward(x, output, output_error):
+    backend = backend_for(x)
+    if hasattr(backend, "relu_backward"):
+        return backend.relu_backward(x, output_error)
+    return relu_prime(x, output) * output_error
+
+
+relu_prime.backward = _relu_backward
 
 
 def softmax(x):
