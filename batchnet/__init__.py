@@ -16,6 +16,7 @@ from batchnet.activations import (
 )
 from batchnet.config import show_config
 from batchnet.data import one_hot, scale_images
+from batchnet.datasets import load_fashion_mnist, load_mnist
 from batchnet.history import History
 from batchnet.layers import (
     ActivationLayer,
@@ -29,6 +30,7 @@ from batchnet.layers import (
 from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
 from batchnet.network import NeuralNetwork, TrainingDiverged
 from batchnet.optimizers import SGD, Adam
+from batchnet.serialization import load_model, save_model
 
 __version__ = "0.1.0"
 
@@ -40,6 +42,10 @@ __all__ = [
     "FCLayer",
     "FlattenLayer",
     "History",
+    "load_fashion_mnist",
+    "load_mnist",
+    "load_model",
+    "save_model",
     "Layer",
     "MaxPoolingLayer",
     "NeuralNetwork",
