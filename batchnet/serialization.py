@@ -83,6 +83,9 @@ def save_model(network, path):
 def load_model(path, backend=None):
     """The network saved at ``path``, on ``backend`` (default: as ``NeuralNetwork``'s)."""
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        # np.load would try other formats and suggest unpickling: say plainly what is wrong
+        raise ModelFileError(f"{path}: not a readable batchnet model file (not a .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
