@@ -16,7 +16,9 @@ Both libraries use plain SGD and their natural layout (NHWC for batchnet,
 NCHW for PyTorch); batchnet trains through ``NeuralNetwork.fit`` (shuffling
 included), PyTorch through the usual ``zero_grad / backward / step`` loop
 over a shuffled order. Threads are set with ``fit(threads=...)``
-(threadpoolctl) and ``torch.set_num_threads``.
+(threadpoolctl) and ``torch.set_num_threads``. Each library runs in a worker
+process of its own (this script with ``--serve``), the parent alternating
+their runs.
 
 PyTorch is a measuring stick, never a dependency of batchnet. Install it in a
 separate environment and run the script with that environment's Python; the
@@ -33,8 +35,11 @@ single runs noisy: compare the ratios of one run, and repeat.
 """
 
 import argparse
+import importlib.metadata
+import importlib.util
 import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,35 +47,8 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-try:
-    import batchnet
-except ImportError:  # run from a Python that has only PyTorch: use this checkout
+if importlib.util.find_spec("batchnet") is None:  # a Python that has only PyTorch: use this checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import batchnet
-
-from batchnet import (
-    ActivationLayer,
-    ConvolutionalLayer,
-    FCLayer,
-    FlattenLayer,
-    MaxPoolingLayer,
-    NeuralNetwork,
-    mse,
-    mse_prime,
-    relu,
-    relu_prime,
-    softmax,
-    softmax_cross_entropy,
-    softmax_cross_entropy_prime,
-    softmax_prime,
-    tanh,
-    tanh_prime,
-)
-
-try:
-    import torch
-except ImportError:
-    torch = None
 
 LEARNING_RATE = 0.01
 CLASSES = 10
@@ -81,6 +59,12 @@ DEFAULT_STEPS = {"A": 60, "B": 12, "C": 150}
 
 def build_batchnet(network):
     """The batchnet model of ``network`` ("A", "B" or "C"), float32, with its loss."""
+    from batchnet import (
+        ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer, NeuralNetwork,
+        mse, mse_prime, relu, relu_prime, softmax, softmax_cross_entropy,
+        softmax_cross_entropy_prime, softmax_prime, tanh, tanh_prime,
+    )
+
     model = NeuralNetwork(dtype="float32")
     if network == "A":
         layers = [
@@ -114,6 +98,8 @@ def build_batchnet(network):
 
 def build_torch(network):
     """The PyTorch twin of ``network`` (NCHW) and its loss function."""
+    import torch
+
     nn = torch.nn
     if network == "A":
         model = nn.Sequential(
@@ -173,6 +159,9 @@ class TorchRunner:
     """The same for the PyTorch twin: shuffled batches, plain SGD."""
 
     def __init__(self, network, x, labels, one_hot, batch_size, threads):
+        import torch
+
+        self.torch = torch
         torch.manual_seed(0)
         self.model, self.loss = build_torch(network)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=LEARNING_RATE)
@@ -187,7 +176,7 @@ class TorchRunner:
         self._train(2 * batch_size)
 
     def _train(self, samples):
-        order = torch.randperm(samples, generator=self.generator)
+        order = self.torch.randperm(samples, generator=self.generator)
         for start in range(0, samples, self.batch_size):
             rows = order[start:start + self.batch_size]
             self.optimizer.zero_grad()
@@ -195,37 +184,82 @@ class TorchRunner:
             self.optimizer.step()
 
     def train(self):
-        torch.set_num_threads(self.threads)
+        self.torch.set_num_threads(self.threads)
         start = time.perf_counter()
         self._train(len(self.x))
         return time.perf_counter() - start
 
     def predict(self):
-        torch.set_num_threads(self.threads)
+        self.torch.set_num_threads(self.threads)
         start = time.perf_counter()
-        with torch.no_grad():
+        with self.torch.no_grad():
             outputs = [self.model(self.x[row:row + self.batch_size])
                        for row in range(0, len(self.x), self.batch_size)]
-            torch.cat(outputs).numpy()
+            self.torch.cat(outputs).numpy()
         return time.perf_counter() - start
 
 
-def measure(network, batch_size, threads, steps, repeats):
+def serve(library, network, batch_size, threads, steps):
+    """Worker mode: build one runner, then answer each "train" / "predict" line with seconds."""
+    x, y, labels = synthetic_data(network, steps * batch_size)
+    if library == "batchnet":
+        runner = BatchnetRunner(network, x, y, batch_size, threads)
+    else:
+        runner = TorchRunner(network, x, labels, y, batch_size, threads)
+    print("ready", flush=True)
+    for line in sys.stdin:
+        print(repr(getattr(runner, line.strip())()), flush=True)
+
+
+class Worker:
+    """One library's runner in a process of its own.
+
+    In one process the two libraries would share a memory allocator and
+    their thread pools would meet (PyTorch's OpenMP runtime, NumPy's
+    OpenBLAS): apart, each runs as it would for its users. Measured so,
+    PyTorch trained B 15-30% faster than it did next to batchnet.
+    """
+
+    def __init__(self, library, network, batch_size, threads, steps):
+        command = [sys.executable, __file__, "--serve", library, network,
+                   str(batch_size), str(threads), str(steps)]
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        self._answer()
+
+    def _answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"compare_torch: worker {self.process.args[3:]} exited "
+                               f"with code {self.process.wait()}")
+        return line.strip()
+
+    def run(self, task):
+        self.process.stdin.write(task + "\n")
+        self.process.stdin.flush()
+        return float(self._answer())
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def measure(network, batch_size, threads, steps, repeats, with_torch):
     """Median samples/s ``{(library, task): value}``, libraries alternating run by run."""
-    samples = steps * batch_size
-    x, y, labels = synthetic_data(network, samples)
-    runners = {"batchnet": BatchnetRunner(network, x, y, batch_size, threads)}
-    if torch is not None:
-        runners["torch"] = TorchRunner(network, x, labels, y, batch_size, threads)
-    seconds = {(library, task): [] for library in runners for task in ("train", "predict")}
-    for repeat in range(repeats):
-        # alternate which library goes first, so that neither always follows the other
-        order = list(runners) if repeat % 2 == 0 else list(reversed(runners))
-        for library in order:
-            seconds[library, "train"].append(runners[library].train())
-        for library in order:
-            seconds[library, "predict"].append(runners[library].predict())
-    return {key: samples / statistics.median(values) for key, values in seconds.items()}
+    libraries = ["batchnet", "torch"] if with_torch else ["batchnet"]
+    workers = {library: Worker(library, network, batch_size, threads, steps) for library in libraries}
+    seconds = {(library, task): [] for library in workers for task in ("train", "predict")}
+    try:
+        for repeat in range(repeats):
+            # alternate which library goes first, so that neither always follows the other
+            order = libraries if repeat % 2 == 0 else libraries[::-1]
+            for task in ("train", "predict"):
+                for library in order:
+                    seconds[library, task].append(workers[library].run(task))
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {key: steps * batch_size / statistics.median(values) for key, values in seconds.items()}
 
 
 def blas_report():
@@ -256,18 +290,24 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="runs per library (median)")
     parser.add_argument("--steps-scale", type=float, default=1.0,
                         help="multiply the default steps per run (A 60, B 12, C 150)")
+    parser.add_argument("--serve", nargs=5, help=argparse.SUPPRESS,
+                        metavar=("LIBRARY", "NETWORK", "BATCH", "THREADS", "STEPS"))
     args = parser.parse_args(argv)
+    if args.serve:
+        library, network, batch_size, threads, steps = args.serve
+        serve(library, network, int(batch_size), int(threads), int(steps))
+        return
 
+    import batchnet
     from backends import get_backend
 
+    with_torch = importlib.util.find_spec("torch") is not None
     print(f"batchnet {batchnet.__version__}, numpy {np.__version__}, "
           f"kernels {get_backend('numpy').kernels()}")
-    print(f"torch {torch.__version__}" if torch is not None
+    print(f"torch {importlib.metadata.version('torch')} (measured in its own process)" if with_torch
           else "torch not installed: batchnet figures only")
-    print(f"cpus {os.cpu_count()}; BLAS / thread pools:")
+    print(f"cpus {os.cpu_count()}; batchnet's BLAS / thread pools:")
     with threadpool_limits(max(args.threads)):
-        if torch is not None:
-            torch.set_num_threads(max(args.threads))
         print(blas_report())
     header = (f"{'net':3} {'batch':>5} {'thr':>3} {'task':8} {'batchnet/s':>11} "
               f"{'torch/s':>9} {'ratio':>6}")
@@ -276,7 +316,7 @@ def main(argv=None):
         steps = max(2, round(DEFAULT_STEPS[network] * args.steps_scale))
         for batch_size in args.batch_sizes:
             for threads in args.threads:
-                rates = measure(network, batch_size, threads, steps, args.repeats)
+                rates = measure(network, batch_size, threads, steps, args.repeats, with_torch)
                 for task in ("train", "predict"):
                     ours = rates["batchnet", task]
                     theirs = rates.get(("torch", task))
