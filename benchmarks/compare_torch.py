@@ -216,8 +216,7 @@ class Worker:
 
     In one process the two libraries would share a memory allocator and
     their thread pools would meet (PyTorch's OpenMP runtime, NumPy's
-    OpenBLAS): apart, each runs as it would for its users. Measured so,
-    PyTorch trained B 15-30% faster than it did next to batchnet.
+    OpenBLAS): apart, each runs as it would for its users.
     """
 
     def __init__(self, library, network, batch_size, threads, steps):
