@@ -165,18 +165,18 @@ class NumpyBackend(Backend):
             _window(padded, offset // kw, offset % kw, (oh, ow), stride)[...] += routed
         return np.ascontiguousarray(padded[:, ph : ph + height, pw : pw + width, :])
 
-    def relu_backward(self, inputs, output_error):
-        """relu's input error: ``output_error`` where ``inputs > 0``, else 0."""
+    def relu_backward(self, inputs, output_error, out=None):
+        """relu's input error: ``output_error`` where ``inputs > 0``, else 0 (into ``out`` if it fits)."""
         dtype = output_error.dtype
+        input_error = reusable_buffer(np, out, output_error.shape, dtype)
         if self.use_extension and inputs.dtype == dtype and dtype in (np.float32, np.float64):
-            input_error = np.empty(output_error.shape, dtype=dtype)
             _compiled.relu_backward(
                 np.ascontiguousarray(inputs).reshape(-1),
                 np.ascontiguousarray(output_error).reshape(-1),
                 input_error.reshape(-1),
             )
             return input_error
-        return (inputs > 0).astype(inputs.dtype) * output_error
+        return np.multiply((inputs > 0).astype(inputs.dtype), output_error, out=input_error)
 
     def avg_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape

@@ -11,7 +11,9 @@ the same ``prime(x, output) * output_error`` computed with the same operations
 in the same order (so the same bits) but in one output buffer instead of a
 fresh array per operation: ``ActivationLayer`` uses it when it is there.
 relu_prime's goes to the backend's one-pass ``relu_backward`` where the
-backend has one (the NumPy backend).
+backend has one (the NumPy backend). These ``backward`` functions, and relu
+and tanh (marked ``writes_into``), take an optional ``out=`` array to write
+their result into.
 """
 
 from backends import backend_for
@@ -23,8 +25,15 @@ def vector_jacobian_product(prime):
     return prime
 
 
-def tanh(x):
-    return backend_for(x).xp.tanh(x)
+def writes_into(activation):
+    """Mark ``activation(x, out=None)`` as able to write its result into ``out``."""
+    activation.writes_into = True
+    return activation
+
+
+@writes_into
+def tanh(x, out=None):
+    return backend_for(x).xp.tanh(x, out=out)
 
 
 def tanh_prime(x, output):
@@ -32,9 +41,9 @@ def tanh_prime(x, output):
     return 1 - output * output
 
 
-def _tanh_backward(x, output, output_error):
+def _tanh_backward(x, output, output_error, out=None):
     xp = backend_for(output).xp
-    input_error = output * output
+    input_error = xp.multiply(output, output, out=out)
     xp.subtract(1, input_error, out=input_error)
     input_error *= output_error
     return input_error
@@ -54,8 +63,8 @@ def sigmoid_prime(x, output):
     return output * (1 - output)
 
 
-def _sigmoid_backward(x, output, output_error):
-    input_error = 1 - output
+def _sigmoid_backward(x, output, output_error, out=None):
+    input_error = backend_for(output).xp.subtract(1, output, out=out)
     input_error *= output
     input_error *= output_error
     return input_error
@@ -64,8 +73,9 @@ def _sigmoid_backward(x, output, output_error):
 sigmoid_prime.backward = _sigmoid_backward
 
 
-def relu(x):
-    return backend_for(x).xp.maximum(x, 0)
+@writes_into
+def relu(x, out=None):
+    return backend_for(x).xp.maximum(x, 0, out=out)
 
 
 def relu_prime(x, output):
@@ -73,11 +83,11 @@ def relu_prime(x, output):
     return (x > 0).astype(x.dtype)
 
 
-def _relu_backward(x, output, output_error):
+def _relu_backward(x, output, output_error, out=None):
     backend = backend_for(x)
     if hasattr(backend, "relu_backward"):
-        return backend.relu_backward(x, output_error)
-    return relu_prime(x, output) * output_error
+        return backend.relu_backward(x, output_error, out=out)
+    return backend.xp.multiply(relu_prime(x, output), output_error, out=out)
 
 
 relu_prime.backward = _relu_backward

@@ -126,7 +126,7 @@ class NeuralNetwork:
         steps = math.ceil(samples / batch_size)
         limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
         first_epoch = len(self.history.epoch)
-        with limits:
+        with limits, self._reusing_buffers():
             for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
                 order = rng.permutation(samples) if shuffle else None
                 if order is not None:
@@ -174,10 +174,11 @@ class NeuralNetwork:
         input_data = self._check_inputs(input_data, "predict")
         self._bind(np.random.default_rng())
         outputs = []
-        for start in range(0, len(input_data), batch_size):
-            batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
-            # a copy: a layer may reuse its output buffer for the next batch
-            outputs.append(self.forward(batch).copy())
+        with self._reusing_buffers():
+            for start in range(0, len(input_data), batch_size):
+                batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
+                # a copy: the last layer's output buffer takes the next batch
+                outputs.append(self.forward(batch).copy())
         return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
     def evaluate(self, x, y, batch_size=256):
@@ -186,7 +187,8 @@ class NeuralNetwork:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
         self._bind(np.random.default_rng())
-        return self._evaluate_on_device(*self._to_device(x, y), batch_size)
+        with self._reusing_buffers():
+            return self._evaluate_on_device(*self._to_device(x, y), batch_size)
 
     def _evaluate_on_device(self, x, y, batch_size):
         xp = self.backend.xp
@@ -198,6 +200,21 @@ class NeuralNetwork:
             total_loss += self.loss(y_batch, output) * len(x_batch)
             correct += _count_correct(xp, y_batch, output)
         return self._metrics(total_loss, correct, len(x), y)
+
+    @contextlib.contextmanager
+    def _reusing_buffers(self):
+        """Let the layers write their results into buffers kept from batch to batch.
+
+        Safe here: each batch's outputs and errors are read before the next
+        batch overwrites them (see :class:`~batchnet.layers.base.Layer`).
+        """
+        for layer in self.layers:
+            layer.reuse_buffers = True
+        try:
+            yield
+        finally:
+            for layer in self.layers:
+                layer.reuse_buffers = False
 
     def _metrics(self, total_loss, correct, samples, y):
         """Per-sample loss (and accuracy) from device sums, with a single transfer."""

@@ -9,9 +9,11 @@ class ActivationLayer(Layer):
     ``activation_prime(x, output)`` gives the element-wise derivative; one
     marked with ``batchnet.activations.vector_jacobian_product`` (like
     ``softmax_prime``) takes the error too and returns dE/dx directly. A
-    prime with a ``backward(x, output, output_error)`` attribute (the built-in
-    element-wise ones) has it compute ``prime(x, output) * output_error`` in
-    one buffer.
+    prime with a ``backward(x, output, output_error, out=None)`` attribute
+    (the built-in element-wise ones) has it compute
+    ``prime(x, output) * output_error`` in one buffer; an activation marked
+    ``writes_into`` (relu, tanh) takes ``out=`` too. With ``reuse_buffers``
+    those buffers are kept from step to step.
     """
 
     def __init__(self, activation, activation_prime):
@@ -25,6 +27,9 @@ class ActivationLayer(Layer):
         self.activation_prime = activation_prime
 
     def forward(self, input_data):
+        if getattr(self.activation, "writes_into", False):
+            output = self._buffer("output", input_data.shape, input_data.dtype)
+            return self.activation(input_data, out=output)
         return self.activation(input_data)
 
     def backward(self, output_error):
@@ -33,7 +38,8 @@ class ActivationLayer(Layer):
             return self.activation_prime(self.input, self.output, output_error)
         fused = getattr(self.activation_prime, "backward", None)
         if fused is not None:
-            return fused(self.input, self.output, output_error)
+            input_error = self._buffer("input_error", output_error.shape, output_error.dtype)
+            return fused(self.input, self.output, output_error, out=input_error)
         return self.activation_prime(self.input, self.output) * output_error
 
     def extra_repr(self):

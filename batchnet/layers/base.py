@@ -4,6 +4,13 @@
 stores the parameter gradients in ``self.gradients`` and returns the error for
 the layer's input; ``backward_propagation(output_error, learning_rate)`` is the
 tutorial's call: ``backward`` followed by a plain SGD step.
+
+A layer returns fresh arrays, unless ``reuse_buffers`` is set: then its large
+results are written into buffers kept from call to call, so the next call
+overwrites what the last one returned. ``NeuralNetwork`` sets it on its
+layers while it trains and predicts, where each result is read before the
+next step: a fresh multi-megabyte array costs its page faults every step
+(the reused ones spared 6-7 ms of a 60-90 ms step of network B).
 """
 
 import numpy as np
@@ -31,6 +38,8 @@ class Layer:
         self.backend = None
         self.rng = None
         self.gradients = {}
+        self.reuse_buffers = False
+        self._buffers = {}
 
     @property
     def name(self):
@@ -99,6 +108,15 @@ class Layer:
 
     def backward(self, output_error):
         raise NotImplementedError
+
+    def _buffer(self, name, shape, dtype):
+        """An uninitialized array for the result ``name``: kept from the last call with ``reuse_buffers``."""
+        if not self.reuse_buffers:
+            return self.xp.empty(shape, dtype=dtype)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.shape != tuple(shape) or buffer.dtype != dtype:
+            buffer = self._buffers[name] = self.xp.empty(shape, dtype=dtype)
+        return buffer
 
     def _check_input(self, input_data):
         if not hasattr(input_data, "dtype") or not hasattr(input_data, "shape"):

@@ -78,7 +78,8 @@ class ConvolutionalLayer(ParametricLayer):
         self._columns = self.backend.im2col(
             input_data, self.filter_shape, self.stride, self.padding, out=self._columns
         )
-        output = self._columns @ self.weights.reshape(-1, filters)
+        output = self._buffer("output", (self._columns.shape[0], filters), self._columns.dtype)
+        self.xp.matmul(self._columns, self.weights.reshape(-1, filters), out=output)
         output += self.bias
         return output.reshape(n, oh, ow, filters)
 
