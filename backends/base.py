@@ -105,6 +105,16 @@ class Backend:
         """Route each output's error to its argmax, summing where windows overlap."""
         raise NotImplementedError
 
+    def relu_backward(self, inputs, output_error, out=None):
+        """relu's input error: ``output_error`` where ``inputs > 0``, else 0 (a NaN input gives 0).
+
+        Written into ``out`` when it fits (see :func:`reusable_buffer`).
+        """
+        input_error = reusable_buffer(self.xp, out, output_error.shape, output_error.dtype)
+        input_error.fill(0)
+        self.xp.copyto(input_error, output_error, where=inputs > 0)
+        return input_error
+
     def avg_pool(self, images, pool_shape, stride, padding):
         """Mean over each window, zero padding included in the count."""
         raise NotImplementedError

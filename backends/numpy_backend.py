@@ -168,15 +168,15 @@ class NumpyBackend(Backend):
     def relu_backward(self, inputs, output_error, out=None):
         """relu's input error: ``output_error`` where ``inputs > 0``, else 0 (into ``out`` if it fits)."""
         dtype = output_error.dtype
+        if not (self.use_extension and inputs.dtype == dtype and dtype in (np.float32, np.float64)):
+            return super().relu_backward(inputs, output_error, out)
         input_error = reusable_buffer(np, out, output_error.shape, dtype)
-        if self.use_extension and inputs.dtype == dtype and dtype in (np.float32, np.float64):
-            _compiled.relu_backward(
-                np.ascontiguousarray(inputs).reshape(-1),
-                np.ascontiguousarray(output_error).reshape(-1),
-                input_error.reshape(-1),
-            )
-            return input_error
-        return np.multiply((inputs > 0).astype(inputs.dtype), output_error, out=input_error)
+        _compiled.relu_backward(
+            np.ascontiguousarray(inputs).reshape(-1),
+            np.ascontiguousarray(output_error).reshape(-1),
+            input_error.reshape(-1),
+        )
+        return input_error
 
     def avg_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape

@@ -30,6 +30,7 @@ from batchnet.layers import (
 from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
 from batchnet.network import NeuralNetwork, TrainingDiverged
 from batchnet.optimizers import SGD, Adam
+from batchnet.random import set_seed
 from batchnet.serialization import load_model, save_model
 
 __version__ = "0.1.0"
@@ -57,6 +58,7 @@ __all__ = [
     "relu",
     "relu_prime",
     "scale_images",
+    "set_seed",
     "show_config",
     "sigmoid",
     "sigmoid_prime",

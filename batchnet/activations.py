@@ -10,8 +10,8 @@ tanh_prime and sigmoid_prime also carry ``prime.backward(x, output, output_error
 the same ``prime(x, output) * output_error`` computed with the same operations
 in the same order (so the same bits) but in one output buffer instead of a
 fresh array per operation: ``ActivationLayer`` uses it when it is there.
-relu_prime's goes to the backend's one-pass ``relu_backward`` where the
-backend has one (the NumPy backend). These ``backward`` functions, and relu
+relu_prime's goes to the backend's ``relu_backward`` (one compiled pass on
+the NumPy backend when the extension is built). These ``backward`` functions, and relu
 and tanh (marked ``writes_into``), take an optional ``out=`` array to write
 their result into.
 """
@@ -84,10 +84,7 @@ def relu_prime(x, output):
 
 
 def _relu_backward(x, output, output_error, out=None):
-    backend = backend_for(x)
-    if hasattr(backend, "relu_backward"):
-        return backend.relu_backward(x, output_error, out=out)
-    return backend.xp.multiply(relu_prime(x, output), output_error, out=out)
+    return backend_for(x).relu_backward(x, output_error, out=out)
 
 
 relu_prime.backward = _relu_backward

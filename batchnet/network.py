@@ -16,6 +16,7 @@ from backends import backend_for, get_backend
 from batchnet.history import History
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
+from batchnet.random import new_generator
 
 
 class TrainingDiverged(FloatingPointError):
@@ -103,7 +104,7 @@ class NeuralNetwork:
             raise ValueError(f"NeuralNetwork.fit: batch_size must be a positive int, got {batch_size!r}")
         if not 0 <= validation_split < 1:
             raise ValueError(f"NeuralNetwork.fit: validation_split must be in [0, 1), got {validation_split!r}")
-        rng = np.random.default_rng(seed)
+        rng = new_generator(seed)
         x_train, y_train = self._check_data(x_train, y_train, "fit")
         if validation_split:
             order = rng.permutation(len(x_train))
@@ -172,7 +173,7 @@ class NeuralNetwork:
     def predict(self, input_data, batch_size=256):
         """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``."""
         input_data = self._check_inputs(input_data, "predict")
-        self._bind(np.random.default_rng())
+        self._bind(new_generator())
         outputs = []
         with self._reusing_buffers():
             for start in range(0, len(input_data), batch_size):
@@ -186,7 +187,7 @@ class NeuralNetwork:
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
-        self._bind(np.random.default_rng())
+        self._bind(new_generator())
         with self._reusing_buffers():
             return self._evaluate_on_device(*self._to_device(x, y), batch_size)
 

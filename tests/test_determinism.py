@@ -13,6 +13,7 @@ from batchnet import (
     mse,
     mse_prime,
     one_hot,
+    set_seed,
     tanh,
     tanh_prime,
 )
@@ -63,3 +64,17 @@ def test_shuffling_changes_the_result_so_the_shuffled_check_is_not_vacuous():
     shuffled, _ = trained_parameters(seed=7, shuffle=True)
     in_order, _ = trained_parameters(seed=7, shuffle=False)
     assert not np.array_equal(shuffled[0], in_order[0])
+
+
+
+def test_set_seed_makes_unseeded_training_repeatable():
+    try:
+        set_seed(3)
+        first, _ = trained_parameters()
+        set_seed(3)
+        second, _ = trained_parameters()
+        third, _ = trained_parameters()
+    finally:
+        set_seed(None)
+    assert_bit_identical(first, second)
+    assert not any(np.array_equal(a, b) for a, b in zip(first, third) if a.ndim > 1)

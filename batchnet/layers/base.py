@@ -16,6 +16,7 @@ next step: a fresh multi-megabyte array costs its page faults every step
 import numpy as np
 
 from backends import backend_for, get_backend
+from batchnet.random import new_generator
 
 
 class Layer:
@@ -78,7 +79,7 @@ class Layer:
             if self.dtype is None:
                 self.dtype = input_data.dtype
             if self.rng is None:
-                self.rng = np.random.default_rng()
+                self.rng = new_generator()
             self.initialize(input_data)
         self.input = input_data
         self.output = self.forward(input_data)
