@@ -276,6 +276,21 @@ class NeuralNetwork:
             )
         return x, y
 
+    # -- files --------------------------------------------------------------
+    def save(self, path):
+        """Write the architecture and weights to one ``.npz`` (see :func:`batchnet.save_model`)."""
+        from batchnet.serialization import save_model  # serialization builds networks: import late
+
+        save_model(self, path)
+        return self
+
+    @staticmethod
+    def load(path, backend=None):
+        """The network saved at ``path`` (see :func:`batchnet.load_model`)."""
+        from batchnet.serialization import load_model
+
+        return load_model(path, backend=backend)
+
     def __repr__(self):
         lines = [f"NeuralNetwork(backend={self.backend.name}, dtype={self.dtype})"]
         lines += [f"  ({index}) {layer!r}" for index, layer in enumerate(self.layers)]
