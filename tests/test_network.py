@@ -300,3 +300,25 @@ def test_weights_assigned_by_the_user_are_used():
     net = NeuralNetwork(dtype="float64").add(layer)
     x = np.array([[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]])
     np.testing.assert_array_equal(net.predict(x), [[6.5, 7.5], [6.5, 7.5]])
+
+
+def test_ctrl_c_during_fit_keeps_the_model_and_the_finished_epochs(monkeypatch):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((32, 5)), one_hot(rng.integers(0, 3, 32), 3)
+    net = NeuralNetwork().add(FCLayer(4)).add(ActivationLayer(tanh, tanh_prime)).add(FCLayer(3)).use(mse, mse_prime)
+    steps = {"count": 0}
+    backward = net.backward
+
+    def interrupted_in_the_third_epoch(error, **keywords):
+        steps["count"] += 1
+        if steps["count"] == 2 * 4 + 2:  # 4 steps per epoch at batch 8
+            raise KeyboardInterrupt
+        return backward(error, **keywords)
+
+    monkeypatch.setattr(net, "backward", interrupted_in_the_third_epoch)
+    assert net.fit(x, y, epochs=5, learning_rate=0.1, batch_size=8, verbose=0, seed=1) is net
+    assert net.history.epoch == [1, 2]
+    assert net.history.stopped_early == "interrupted during epoch 3"
+    assert all(not layer.reuse_buffers for layer in net.layers)
+    predictions = net.predict(x)
+    assert predictions.shape == (32, 3) and np.isfinite(predictions).all()
