@@ -47,6 +47,19 @@ def window_geometry(input_shape, kernel_shape, stride, padding):
     return output_size(height, kh, sh, ph), output_size(width, kw, sw, pw)
 
 
+def column_geometry(columns, input_shape, kernel_shape, stride, padding):
+    """Checked ``(OH, OW)`` for col2im: ``columns`` must be ``im2col``'s shape for ``input_shape``."""
+    n, _, _, channels = input_shape
+    kh, kw = kernel_shape
+    oh, ow = window_geometry(input_shape, kernel_shape, stride, padding)
+    if tuple(columns.shape) != (n * oh * ow, kh * kw * channels):
+        raise ValueError(
+            f"col2im: expected columns of shape {(n * oh * ow, kh * kw * channels)}, "
+            f"got {tuple(columns.shape)}"
+        )
+    return oh, ow
+
+
 def reusable_buffer(xp, out, shape, dtype):
     """``out`` when it is a C-contiguous ``xp`` array of ``shape`` and ``dtype``, else a new one."""
     if (out is not None and isinstance(out, xp.ndarray) and out.shape == tuple(shape)

@@ -12,7 +12,7 @@ they use NumPy; im2col, col2im and pooling run the ElementwiseKernels of
 import functools
 
 from backends import cuda_kernels
-from backends.base import Backend, BackendUnavailable, reusable_buffer, window_geometry
+from backends.base import Backend, BackendUnavailable, column_geometry, reusable_buffer, window_geometry
 
 
 @functools.lru_cache(maxsize=None)
@@ -100,14 +100,7 @@ class CupyBackend(Backend):
         return columns
 
     def col2im(self, columns, input_shape, kernel_shape, stride, padding):
-        n, _, _, channels = input_shape
-        kh, kw = kernel_shape
-        oh, ow = window_geometry(input_shape, kernel_shape, stride, padding)
-        if columns.shape != (n * oh * ow, kh * kw * channels):
-            raise ValueError(
-                f"col2im: expected columns of shape {(n * oh * ow, kh * kw * channels)}, "
-                f"got {columns.shape}"
-            )
+        column_geometry(columns, input_shape, kernel_shape, stride, padding)
         images = self.xp.empty(tuple(input_shape), dtype=columns.dtype)
         self._launch(cuda_kernels.COL2IM, (self._contiguous(columns),), (images,),
                      input_shape, kernel_shape, stride, padding)

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from backends.base import Backend, reusable_buffer, window_geometry
+from backends.base import Backend, column_geometry, reusable_buffer, window_geometry
 
 try:
     from backends import _col2im as _compiled
@@ -99,12 +99,7 @@ class NumpyBackend(Backend):
     def col2im(self, columns, input_shape, kernel_shape, stride, padding):
         n, height, width, channels = input_shape
         kh, kw = kernel_shape
-        oh, ow = window_geometry(input_shape, kernel_shape, stride, padding)
-        if columns.shape != (n * oh * ow, kh * kw * channels):
-            raise ValueError(
-                f"col2im: expected columns of shape {(n * oh * ow, kh * kw * channels)}, "
-                f"got {columns.shape}"
-            )
+        oh, ow = column_geometry(columns, input_shape, kernel_shape, stride, padding)
         if self.use_extension:
             images = np.zeros(input_shape, dtype=columns.dtype)
             _compiled.col2im(np.ascontiguousarray(columns), images, kh, kw, *stride, *padding)
