@@ -16,6 +16,7 @@ from backends import backend_for, get_backend
 from batchnet.history import History
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
+from batchnet.parallel import BatchRunner, default_threads
 from batchnet.random import new_generator
 
 
@@ -61,9 +62,7 @@ class NeuralNetwork:
 
     # -- running ----------------------------------------------------------
     def forward(self, batch):
-        for layer in self.layers:
-            batch = layer.forward_propagation(batch)
-        return batch
+        return forward_layers(self.layers, batch)
 
     def backward(self, error, need_input_error=True):
         """Backpropagate ``error`` (dE/d output): every layer stores its gradients.
@@ -76,12 +75,7 @@ class NeuralNetwork:
             for layer in reversed(self.layers):
                 error = layer.backward(error)
             return error
-        trained = [index for index, layer in enumerate(self.layers) if layer.parameter_names]
-        if trained:
-            first = trained[0]
-            for layer in reversed(self.layers[first + 1:]):
-                error = layer.backward(error)
-            self.layers[first].backward(error, need_input_error=False)
+        backward_parameters(self.layers, error)
         return None
 
     def fit(self, x_train, y_train, epochs, learning_rate, batch_size=32, shuffle=True, seed=None,
@@ -95,13 +89,19 @@ class NeuralNetwork:
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         Per-epoch figures go to ``self.history``. Ctrl-C stops training and
         keeps the model as it is and the history of the finished epochs.
+
+        ``threads``: CPU threads to use (``None``: as many as BLAS is set to,
+        which is every core unless ``OPENBLAS_NUM_THREADS`` or threadpoolctl
+        says less). On the NumPy backend a batch large enough to pay is cut
+        into one shard per thread, run at once (see :mod:`batchnet.parallel`);
+        otherwise the threads go to BLAS. Results with shards differ from
+        those without only by float rounding.
         """
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"NeuralNetwork.fit: epochs must be a non-negative int, got {epochs!r}")
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"NeuralNetwork.fit: batch_size must be a positive int, got {batch_size!r}")
+        _check_batch_size(batch_size, "fit")
         if not 0 <= validation_split < 1:
             raise ValueError(f"NeuralNetwork.fit: validation_split must be in [0, 1), got {validation_split!r}")
         rng = new_generator(seed)
@@ -125,9 +125,8 @@ class NeuralNetwork:
         x_device, y_device = self._to_device(x_train, y_train)
         samples = len(x_device)
         steps = math.ceil(samples / batch_size)
-        limits = threadpool_limits(threads) if threads else contextlib.nullcontext()
         first_epoch = len(self.history.epoch)
-        with limits, self._reusing_buffers():
+        with self._running(threads, "fit") as runner:
             for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
                 order = rng.permutation(samples) if shuffle else None
                 if order is not None:
@@ -140,10 +139,10 @@ class NeuralNetwork:
                         rows = slice(step * batch_size, (step + 1) * batch_size)
                         indices = order[rows] if order is not None else rows
                         x_batch, y_batch = x_device[indices], y_device[indices]
-                        output = self.forward(x_batch)
+                        output = runner.forward(x_batch)
                         total_loss += self.loss(y_batch, output) * len(x_batch)
                         correct += _count_correct(xp, y_batch, output)
-                        self.backward(self.loss_prime(y_batch, output), need_input_error=False)
+                        runner.backward(self.loss_prime(y_batch, output))
                         self.optimizer.step(self.layers)
                         if progress is not None:
                             seen = min(samples, (step + 1) * batch_size)
@@ -163,41 +162,66 @@ class NeuralNetwork:
                         "try a lower learning rate (the weights are kept as they were then)"
                     )
                 if validation_data is not None:
-                    validation = self._evaluate_on_device(*validation_data, max(batch_size, 256))
+                    validation = self._evaluate_on_device(runner, *validation_data, max(batch_size, 256))
                     metrics.update({f"val_{name}": value for name, value in validation.items()})
                 self.history.record(epoch, metrics)
                 if progress is not None:
                     progress.close(_format_metrics(metrics))
         return self
 
-    def predict(self, input_data, batch_size=256):
-        """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``."""
+    def predict(self, input_data, batch_size=256, threads=None):
+        """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``.
+
+        ``threads`` as in :meth:`fit`.
+        """
         input_data = self._check_inputs(input_data, "predict")
+        _check_batch_size(batch_size, "predict")
         self._bind(new_generator())
         outputs = []
-        with self._reusing_buffers():
+        with self._running(threads, "predict") as runner:
             for start in range(0, len(input_data), batch_size):
                 batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
                 # a copy: the last layer's output buffer takes the next batch
-                outputs.append(self.forward(batch).copy())
+                outputs.append(runner.forward(batch).copy())
         return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
-    def evaluate(self, x, y, batch_size=256):
+    def evaluate(self, x, y, batch_size=256, threads=None):
         """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
+        _check_batch_size(batch_size, "evaluate")
         self._bind(new_generator())
-        with self._reusing_buffers():
-            return self._evaluate_on_device(*self._to_device(x, y), batch_size)
+        with self._running(threads, "evaluate") as runner:
+            return self._evaluate_on_device(runner, *self._to_device(x, y), batch_size)
 
-    def _evaluate_on_device(self, x, y, batch_size):
+    @contextlib.contextmanager
+    def _running(self, threads, where):
+        """A :class:`~batchnet.parallel.BatchRunner` on ``threads`` threads, with buffers reused.
+
+        ``threads=None`` takes as many as BLAS is set to use. On the NumPy
+        backend a large enough batch is cut into one shard per thread; else
+        the threads go to BLAS.
+        """
+        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+            raise ValueError(f"NeuralNetwork.{where}: threads must be a positive int or None, got {threads!r}")
+        with contextlib.ExitStack() as stack:
+            if threads is not None:
+                stack.enter_context(threadpool_limits(threads))
+            else:
+                threads = default_threads()
+            if self.backend.name != "numpy":
+                threads = 1  # the device runs the batch in parallel already
+            stack.enter_context(self._reusing_buffers())
+            yield stack.enter_context(BatchRunner(self.layers, threads, forward_layers, backward_parameters))
+
+    def _evaluate_on_device(self, runner, x, y, batch_size):
         xp = self.backend.xp
         total_loss = xp.zeros((), dtype=self.dtype)
         correct = xp.zeros((), dtype=xp.int64)
         for start in range(0, len(x), batch_size):
             x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
-            output = self.forward(x_batch)
+            output = runner.forward(x_batch)
             total_loss += self.loss(y_batch, output) * len(x_batch)
             correct += _count_correct(xp, y_batch, output)
         return self._metrics(total_loss, correct, len(x), y)
@@ -331,3 +355,27 @@ def _progress(verbose, steps, epoch, epochs):
     from batchnet.progress import EpochProgress
 
     return EpochProgress(steps, epoch, epochs, bar=verbose == 1)
+
+
+def forward_layers(layers, batch):
+    """``batch`` through ``layers`` in turn: the output of the last."""
+    for layer in layers:
+        batch = layer.forward_propagation(batch)
+    return batch
+
+
+def backward_parameters(layers, error):
+    """Backpropagate ``error`` only as far as the parameter gradients need: the first
+    layer with parameters computes its gradients but no error for its input."""
+    trained = [index for index, layer in enumerate(layers) if layer.parameter_names]
+    if not trained:
+        return
+    first = trained[0]
+    for layer in reversed(layers[first + 1:]):
+        error = layer.backward(error)
+    layers[first].backward(error, need_input_error=False)
+
+
+def _check_batch_size(batch_size, where):
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"NeuralNetwork.{where}: batch_size must be a positive int, got {batch_size!r}")

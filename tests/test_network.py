@@ -307,7 +307,8 @@ def test_ctrl_c_during_fit_keeps_the_model_and_the_finished_epochs(monkeypatch):
     x, y = rng.random((32, 5)), one_hot(rng.integers(0, 3, 32), 3)
     net = NeuralNetwork().add(FCLayer(4)).add(ActivationLayer(tanh, tanh_prime)).add(FCLayer(3)).use(mse, mse_prime)
     steps = {"count": 0}
-    backward = net.backward
+    last_layer = net.layers[-1]
+    backward = last_layer.backward
 
     def interrupted_in_the_third_epoch(error, **keywords):
         steps["count"] += 1
@@ -315,7 +316,7 @@ def test_ctrl_c_during_fit_keeps_the_model_and_the_finished_epochs(monkeypatch):
             raise KeyboardInterrupt
         return backward(error, **keywords)
 
-    monkeypatch.setattr(net, "backward", interrupted_in_the_third_epoch)
+    monkeypatch.setattr(last_layer, "backward", interrupted_in_the_third_epoch)
     assert net.fit(x, y, epochs=5, learning_rate=0.1, batch_size=8, verbose=0, seed=1) is net
     assert net.history.epoch == [1, 2]
     assert net.history.stopped_early == "interrupted during epoch 3"

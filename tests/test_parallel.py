@@ -1,0 +1,179 @@
+"""Data-parallel shards (batchnet.parallel): the same training and predictions as one thread.
+
+Each comparison trains or predicts twice from the same weights, once with
+``threads=1`` (no shards) and once with several threads and the shard size
+threshold lowered so that the small test networks are cut into shards; a spy
+on ``ShardedLayers.run`` proves the shards were used.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+import batchnet.parallel as parallel
+from batchnet import (
+    ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer, NeuralNetwork,
+    one_hot, relu, relu_prime, softmax_cross_entropy, softmax_cross_entropy_prime, tanh, tanh_prime,
+)
+from batchnet.parallel import ShardedLayers, default_threads, shard_bounds, shard_count
+
+
+def small_cnn(dtype="float64"):
+    return (
+        NeuralNetwork(dtype=dtype)
+        .add(ConvolutionalLayer(4, (3, 3), padding=1)).add(ActivationLayer(relu, relu_prime))
+        .add(MaxPoolingLayer((2, 2), 2)).add(FlattenLayer())
+        .add(FCLayer(8)).add(ActivationLayer(tanh, tanh_prime)).add(FCLayer(3))
+        .use(softmax_cross_entropy, softmax_cross_entropy_prime)
+    )
+
+
+def images(samples, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((samples, 8, 8, 2)), one_hot(rng.integers(0, 3, samples), 3)
+
+
+def parameters(net):
+    return [array.copy() for layer in net.layers for array in layer.parameters().values()]
+
+
+@pytest.fixture
+def sharding(monkeypatch):
+    """Shard every batch of at least 2 samples; count the sharded passes and the threads that ran them."""
+    monkeypatch.setattr(parallel, "MIN_SHARD_ELEMENTS", 1)
+    record = {"runs": 0, "pieces": [], "threads": set()}
+    run = ShardedLayers.run
+
+    def spied_run(self, function, pieces):
+        record["runs"] += 1
+        record["pieces"].append([len(piece) for piece in pieces])
+
+        def noting_the_thread(layers, piece):
+            record["threads"].add(threading.current_thread().name)
+            return function(layers, piece)
+
+        return run(self, noting_the_thread, pieces)
+
+    monkeypatch.setattr(ShardedLayers, "run", spied_run)
+    return record
+
+
+def test_shard_bounds_cover_the_batch_in_near_equal_contiguous_slices():
+    for batch_size in range(1, 40):
+        for shards in range(1, min(batch_size, 6) + 1):
+            bounds = shard_bounds(batch_size, shards)
+            assert len(bounds) == shards
+            assert bounds[0][0] == 0 and bounds[-1][1] == batch_size
+            assert all(stop == start for (_, stop), (start, _) in zip(bounds, bounds[1:]))
+            sizes = [stop - start for start, stop in bounds]
+            assert max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+
+
+def test_shard_count_keeps_each_shard_above_the_threshold(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_SHARD_ELEMENTS", 1000)
+    assert shard_count(threads=4, batch_size=100, elements_per_sample=100) == 4  # 25 * 100 >= 1000
+    assert shard_count(threads=4, batch_size=100, elements_per_sample=20) == 2  # 50 * 20 >= 1000
+    assert shard_count(threads=4, batch_size=100, elements_per_sample=5) == 1
+    assert shard_count(threads=1, batch_size=100, elements_per_sample=10**6) == 1
+    assert shard_count(threads=8, batch_size=3, elements_per_sample=10**6) == 3
+
+
+def test_default_threads_follow_the_blas_limit():
+    with threadpool_limits(1, user_api="blas"):
+        assert default_threads() == 1
+    assert default_threads() >= 1
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_sharded_training_gives_the_weights_of_unsharded_training(sharding, threads):
+    x, y = images(50)
+    start = small_cnn()
+    start.predict(x[:1])  # draws the weights
+    nets = {}
+    for count in (1, threads):
+        net = small_cnn()
+        for layer, original in zip(net.layers, start.layers):
+            for name, value in original.parameters().items():
+                setattr(layer, name, value.copy())
+        # batch 16 leaves a last batch of 2, cut into 2 shards at most
+        net.fit(x, y, epochs=2, learning_rate=0.1, batch_size=16, seed=3, verbose=0, threads=count)
+        nets[count] = net
+    full_batch = [stop - start for start, stop in shard_bounds(16, threads)]
+    assert full_batch in sharding["pieces"]  # every full batch: forward, then backward
+    assert [1, 1] in sharding["pieces"]  # the last batch of 2 samples
+    assert f"batchnet-shard_{threads - 2}" in sharding["threads"]
+    for unsharded, sharded in zip(parameters(nets[1]), parameters(nets[threads])):
+        np.testing.assert_allclose(sharded, unsharded, rtol=1e-10, atol=1e-12)
+    assert nets[threads].history.history["loss"] == pytest.approx(nets[1].history.history["loss"], rel=1e-10)
+
+
+def test_sharded_prediction_and_evaluation_equal_unsharded(sharding):
+    x, y = images(37, seed=1)
+    net = small_cnn()
+    net.fit(x, y, epochs=1, learning_rate=0.1, batch_size=8, seed=0, verbose=0, threads=1)
+    assert sharding["runs"] == 0
+    expected = net.predict(x, batch_size=10, threads=1)
+    expected_figures = net.evaluate(x, y, batch_size=10, threads=1)
+    assert sharding["runs"] == 0
+    sharded = net.predict(x, batch_size=10, threads=2)
+    assert sharding["runs"] == 3  # the first batch runs unsharded, the next three in shards
+    np.testing.assert_allclose(sharded, expected, rtol=1e-12, atol=1e-14)
+    figures = net.evaluate(x, y, batch_size=10, threads=2)
+    assert figures == pytest.approx(expected_figures, rel=1e-12)
+
+
+def test_float32_sharded_training_stays_float32_and_close(sharding):
+    x, y = images(32, seed=2)
+    x = x.astype(np.float32)
+    runs = {}
+    for threads in (1, 2):
+        net = small_cnn("float32")
+        net.fit(x, y, epochs=2, learning_rate=0.1, batch_size=16, seed=5, verbose=0, threads=threads)
+        runs[threads] = net
+    assert sharding["runs"] > 0
+    for unsharded, sharded in zip(parameters(runs[1]), parameters(runs[2])):
+        assert sharded.dtype == np.float32
+        np.testing.assert_allclose(sharded, unsharded, rtol=1e-4, atol=1e-5)
+
+
+def test_an_error_in_a_shard_reaches_the_caller(sharding):
+    x, y = images(16)
+    net = small_cnn()
+    net.fit(x, y, epochs=1, learning_rate=0.1, batch_size=16, seed=0, verbose=0, threads=1)
+
+    def broken(layers, piece):
+        if threading.current_thread() is not threading.main_thread():
+            raise FloatingPointError("shard failed")
+        return piece
+
+    with ShardedLayers(net.layers, 2) as sharded:
+        with pytest.raises(FloatingPointError, match="shard failed"):
+            sharded.run(broken, [x[:8], x[8:]])
+        with pytest.raises(ValueError, match="3 pieces for 2 shards"):
+            sharded.run(broken, [x[:1], x[1:2], x[2:3]])
+
+
+def test_a_replica_shares_the_parameters_and_none_of_the_state():
+    x, y = images(4)
+    net = small_cnn()
+    net.fit(x, y, epochs=1, learning_rate=0.1, batch_size=4, seed=0, verbose=0, threads=1)
+    conv = net.layers[0]
+    net.layers[0].forward_propagation(x)
+    replica = conv.replica()
+    assert replica.weights is conv.weights and replica.bias is conv.bias
+    assert replica.input is None and replica.output is None and replica._columns is None
+    assert replica.gradients == {} and replica._buffers == {}
+    assert conv.input is not None and conv._columns is not None  # the original keeps its state
+    assert replica.filter_shape == conv.filter_shape and replica.backend is conv.backend
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True, "2"])
+def test_bad_thread_counts_are_refused(threads):
+    x, y = images(4)
+    net = small_cnn()
+    with pytest.raises(ValueError, match=f"threads must be a positive int or None, got {threads!r}"):
+        net.fit(x, y, epochs=1, learning_rate=0.1, threads=threads, verbose=0)
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        net.predict(x, threads=threads)
