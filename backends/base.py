@@ -78,6 +78,9 @@ class Backend:
 
     name = "abstract"
     xp = None
+    # a convolution makes its im2col columns a chunk of images at a time, each
+    # chunk's columns about this many bytes; None: the whole batch at once
+    column_chunk_bytes = None
 
     def asarray(self, array, dtype=None):
         """``array`` on this backend's device (no copy when already there)."""
@@ -102,8 +105,11 @@ class Backend:
         """
         raise NotImplementedError
 
-    def col2im(self, columns, input_shape, kernel_shape, stride, padding):
-        """Adjoint of :meth:`im2col`: sums each window's rows back into ``(N, H, W, C)``."""
+    def col2im(self, columns, input_shape, kernel_shape, stride, padding, out=None):
+        """Adjoint of :meth:`im2col`: sums each window's rows back into ``(N, H, W, C)``.
+
+        Written into ``out`` when it fits (see :func:`reusable_buffer`).
+        """
         raise NotImplementedError
 
     def max_pool(self, images, pool_shape, stride, padding):

@@ -99,9 +99,9 @@ class CupyBackend(Backend):
                      images.shape, kernel_shape, stride, padding)
         return columns
 
-    def col2im(self, columns, input_shape, kernel_shape, stride, padding):
+    def col2im(self, columns, input_shape, kernel_shape, stride, padding, out=None):
         column_geometry(columns, input_shape, kernel_shape, stride, padding)
-        images = self.xp.empty(tuple(input_shape), dtype=columns.dtype)
+        images = reusable_buffer(self.xp, out, tuple(input_shape), columns.dtype)
         self._launch(cuda_kernels.COL2IM, (self._contiguous(columns),), (images,),
                      input_shape, kernel_shape, stride, padding)
         return images

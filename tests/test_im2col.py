@@ -185,3 +185,28 @@ def test_im2col_reuses_a_fitting_out_buffer_and_ignores_another(backend):
     )
     wrong_dtype = backend.xp.empty(first.shape, dtype=np.float64)
     assert backend.im2col(on_device, (3, 2), (1, 2), (1, 0), out=wrong_dtype) is not wrong_dtype
+
+
+@bounded
+@given(geometries(), st.integers(0, 2**32 - 1), st.booleans())
+def test_col2im_into_out_overwrites_it_with_the_sums(geometry, seed, use_extension):
+    backend = compiled_backend() if use_extension else FALLBACK
+    input_shape, kernel, stride, padding = geometry
+    columns = random_columns(input_shape, kernel, stride, padding, np.float64, seed)
+    out = np.full(input_shape, np.nan)  # garbage that must not survive
+    result = backend.col2im(columns, input_shape, kernel, stride, padding, out=out)
+    assert result is out
+    np.testing.assert_allclose(out, col2im_loops(columns, input_shape, kernel, stride, padding),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("use_extension", [True, False])
+def test_col2im_ignores_an_out_that_does_not_fit(use_extension):
+    backend = compiled_backend() if use_extension else FALLBACK
+    columns = random_columns((2, 4, 4, 1), (2, 2), (1, 1), (0, 0), np.float64, seed=0)
+    expected = backend.col2im(columns, (2, 4, 4, 1), (2, 2), (1, 1), (0, 0))
+    for out in (np.zeros((2, 4, 4, 2)), np.zeros((2, 4, 4, 1), np.float32),
+                np.zeros((2, 4, 4, 2))[..., :1]):
+        result = backend.col2im(columns, (2, 4, 4, 1), (2, 2), (1, 1), (0, 0), out=out)
+        assert result is not out and not out.any()
+        np.testing.assert_array_equal(result, expected)

@@ -164,7 +164,7 @@ def test_a_replica_shares_the_parameters_and_none_of_the_state():
     replica = conv.replica()
     assert replica.weights is conv.weights and replica.bias is conv.bias
     assert replica.input is None and replica.output is None and replica._columns is None
-    assert replica.gradients == {} and replica._buffers == {}
+    assert replica.gradients == {} and replica._buffers == {} and replica._scratch_storage == {}
     assert conv.input is not None and conv._columns is not None  # the original keeps its state
     assert replica.filter_shape == conv.filter_shape and replica.backend is conv.backend
 

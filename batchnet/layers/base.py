@@ -118,16 +118,19 @@ class Layer:
         Data-parallel training (:mod:`batchnet.parallel`) runs each shard of a
         batch through replicas. Every array attribute that is not a parameter
         (inputs, outputs, cached columns, argmax) starts as ``None`` in the
-        copy, and its buffers and gradients start empty. A layer that keeps
-        per-batch state anywhere else, say in a list, overrides this.
+        copy; its gradients and its private dicts (``_buffers`` and the like)
+        start empty. A layer that keeps per-batch state anywhere else, say in
+        a list, overrides this.
         """
         clone = copy.copy(self)
         array_types = (np.ndarray,) if self.backend is None else (np.ndarray, self.xp.ndarray)
         for name, value in vars(self).items():
             if name not in self.parameter_names and isinstance(value, array_types):
                 setattr(clone, name, None)
+        for name, value in vars(self).items():
+            if isinstance(value, dict) and name.startswith("_"):
+                setattr(clone, name, {})  # private stores of buffers: the clone keeps its own
         clone.gradients = {}
-        clone._buffers = {}
         return clone
 
     def _buffer(self, name, shape, dtype):

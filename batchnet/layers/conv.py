@@ -2,6 +2,10 @@
 
 Forward is one matrix multiply of the im2col columns by the kernel; backward
 is two matrix multiplies plus col2im, which sums overlapping windows back.
+On the CPU the batch is worked through a chunk of images at a time
+(``backend.column_chunk_bytes``), so that each chunk's columns stay in cache
+between im2col and the products; backward makes them again, which cost less
+than storing batch-sized columns.
 """
 
 from backends.base import pair, window_geometry
@@ -36,7 +40,8 @@ class ConvolutionalLayer(ParametricLayer):
         self.padding = pair(padding, "ConvolutionalLayer padding")
         self.stride = pair(stride, "ConvolutionalLayer stride")
         self._columns = None
-        self._column_error = None
+        self._columns_range = None  # the images whose columns self._columns holds
+        self._scratch_storage = {}
         if min(self.stride) < 1:
             raise ValueError(f"ConvolutionalLayer: stride must be at least 1, got {stride!r}")
         if min(self.filter_shape) < 1:
@@ -72,52 +77,104 @@ class ConvolutionalLayer(ParametricLayer):
 
     def forward(self, input_data):
         n, oh, ow, filters = self.output_shape(input_data.shape)
-        # the columns are the largest array of a step and never leave the
-        # layer (backward reads them, then the next forward overwrites them):
-        # reusing their buffer spares the page faults of a fresh allocation
-        self._columns = self.backend.im2col(
-            input_data, self.filter_shape, self.stride, self.padding, out=self._columns
-        )
-        output = self._buffer("output", (self._columns.shape[0], filters), self._columns.dtype)
-        self.xp.matmul(self._columns, self.weights.reshape(-1, filters), out=output)
-        output += self.bias
+        kernel = self.weights.reshape(-1, filters)
+        output = self._buffer("output", (n * oh * ow, filters), input_data.dtype)
+        pixels = oh * ow
+        for start, stop in self._chunks(input_data.shape):
+            rows = output[start * pixels:stop * pixels]
+            self.xp.matmul(self._make_columns(input_data, start, stop), kernel, out=rows)
+            rows += self.bias  # while the chunk is in cache
         return output.reshape(n, oh, ow, filters)
 
     def backward(self, output_error, need_input_error=True):
-        # dE/dW = cols^T g, dE/db = sum over N, OH, OW of g, dE/dx = col2im(g W^T)
+        # dE/dW = cols^T g, dE/db = sum over N, OH, OW of g, dE/dx = col2im(g W^T),
+        # a chunk of images at a time, as in forward (the columns made again)
         self._check_output_error(output_error)
         filters = self.filters_count
+        kernel = self.weights.reshape(-1, filters)
         error_rows = output_error.reshape(-1, filters)
-        if self.weights.size <= SMALL_KERNEL_SIZE:
-            # a small kernel makes cols^T g one product with a huge inner
-            # dimension (N*OH*OW), which BLAS runs slowly (and, on a busy
-            # machine, threads stall on); per image the products are small
-            # and single-threaded, and their sum is the same gradient
-            n = output_error.shape[0]
-            per_image = self.xp.matmul(
-                self._columns.reshape(n, -1, self._columns.shape[1]).transpose(0, 2, 1),
-                output_error.reshape(n, -1, filters),
-            )
-            weights_gradient = per_image.sum(axis=0)
-        else:
-            weights_gradient = self._columns.T @ error_rows
+        pixels = output_error.shape[1] * output_error.shape[2]
+        weights_gradient = None
+        input_error = None
+        if need_input_error:
+            input_error = self._buffer("input_error", self.input.shape, output_error.dtype)
+        # last chunk first: forward left its columns in the buffer
+        for start, stop in reversed(self._chunks(self.input.shape)):
+            if self._columns is not None and self._columns_range == (start, stop):
+                columns = self._columns
+            else:
+                columns = self._make_columns(self.input, start, stop)
+            errors = error_rows[start * pixels:stop * pixels]
+            partial = self._weights_gradient(columns, errors, stop - start)
+            if weights_gradient is None:
+                weights_gradient = partial
+            else:
+                weights_gradient += partial
+            if need_input_error:
+                column_error = self._scratch("column_error", columns.shape, columns.dtype)
+                self.xp.matmul(errors, kernel.T, out=column_error)
+                target = input_error[start:stop]
+                written = self.backend.col2im(column_error, target.shape, self.filter_shape,
+                                              self.stride, self.padding, out=target)
+                if written is not target:
+                    target[...] = written
         self.gradients = {
             "weights": weights_gradient.reshape(self.weights.shape),
             # a row of ones times g: error_rows.sum(axis=0) walks the rows with
             # a strided inner loop and took 3.4 ms on B's first layer, this 0.7
             "bias": self.xp.ones(len(error_rows), dtype=error_rows.dtype) @ error_rows,
         }
-        if not need_input_error:
-            return None
-        # g W^T is as large as the columns and as private (col2im reads it and
-        # returns a new array): it too keeps its buffer from step to step
-        column_error = self._column_error
-        if column_error is None or column_error.shape != self._columns.shape:
-            column_error = self._column_error = self.xp.empty_like(self._columns)
-        self.xp.matmul(error_rows, self.weights.reshape(-1, filters).T, out=column_error)
-        return self.backend.col2im(
-            column_error, self.input.shape, self.filter_shape, self.stride, self.padding
+        return input_error
+
+    def _chunks(self, input_shape):
+        """``(start, stop)`` image ranges whose columns take about ``backend.column_chunk_bytes`` each."""
+        n, oh, ow, _ = self.output_shape(input_shape)
+        per_image = oh * ow * self.weights.shape[0] * self.weights.shape[1] * self.weights.shape[2]
+        per_image *= self.weights.dtype.itemsize
+        chunk_bytes = self.backend.column_chunk_bytes
+        images = n if chunk_bytes is None else max(1, min(n, chunk_bytes // max(per_image, 1)))
+        return [(start, min(start + images, n)) for start in range(0, n, images)]
+
+    def _make_columns(self, input_data, start, stop):
+        """im2col of images ``start:stop``, in the layer's scratch buffer."""
+        n, oh, ow, _ = self.output_shape(input_data[start:stop].shape)
+        kh, kw, channels, _ = self.weights.shape
+        out = self._scratch("columns", (n * oh * ow, kh * kw * channels), input_data.dtype)
+        self._columns = self.backend.im2col(
+            input_data[start:stop], self.filter_shape, self.stride, self.padding, out=out
         )
+        self._columns_range = (start, stop)
+        return self._columns
+
+    def _scratch(self, name, shape, dtype):
+        """An array of ``shape`` over storage the layer keeps for ``name``, even without ``reuse_buffers``.
+
+        The columns and g W^T are the largest arrays of a step and never leave
+        the layer: keeping their storage spares the page faults of a fresh
+        allocation each step. A smaller chunk (the batch's last) takes the
+        front of the storage.
+        """
+        size = 1
+        for length in shape:
+            size *= length
+        storage = self._scratch_storage.get(name)
+        if storage is None or storage.size < size or storage.dtype != dtype:
+            storage = self._scratch_storage[name] = self.xp.empty(size, dtype=dtype)
+        return storage[:size].reshape(shape)
+
+    def _weights_gradient(self, columns, errors, images):
+        """cols^T g for one chunk."""
+        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1:
+            # a small kernel makes cols^T g one product with a huge inner
+            # dimension (rows of the chunk), which BLAS runs slowly (and, on
+            # a busy machine, threads stall on); per image the products are
+            # small and single-threaded, and their sum is the same gradient
+            per_image = self.xp.matmul(
+                columns.reshape(images, -1, columns.shape[1]).transpose(0, 2, 1),
+                errors.reshape(images, -1, errors.shape[1]),
+            )
+            return per_image.sum(axis=0)
+        return columns.T @ errors
 
     def extra_repr(self):
         parts = [f"{self.filters_count}", f"filter_shape={self.filter_shape}"]
