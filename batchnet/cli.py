@@ -66,7 +66,9 @@ def build_parser():
     train.add_argument("--lr", type=_positive_float, help="learning rate; default 1e-3")
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     _add_backend_arguments(train)
-    train.add_argument("--threads", type=_positive_int, help="BLAS threads (default: the library's own)")
+    train.add_argument("--threads", type=_positive_int,
+                       help="CPU threads (default: as many as BLAS uses); a large batch runs "
+                            "as one shard per thread")
     train.add_argument("--seed", type=int, default=0,
                        help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,

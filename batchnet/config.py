@@ -23,6 +23,13 @@ def config_report():
             for info in threadpool_info()
         ],
     }
+    from batchnet.parallel import MIN_SHARD_ELEMENTS, default_threads
+
+    report["cpu threads"] = {
+        "default": default_threads(),
+        "data-parallel shards": f"one per thread for batches of at least {MIN_SHARD_ELEMENTS} "
+                                "layer-output elements per shard (NumPy backend)",
+    }
     numpy_backend = backends.get_backend("numpy")
     report["backends"]["numpy"] = {
         "available": True,

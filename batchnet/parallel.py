@@ -4,8 +4,8 @@ BLAS threads only the matrix products; im2col, col2im, pooling and the
 activations then run on one core while the others wait. Cutting the batch
 into one shard per thread and running each shard's whole forward (or
 backward) pass in a thread of its own, with BLAS on one thread, keeps every
-core busy through every op: on network B of issue 6 (2 cores, batch 128)
-this trained 20-40% faster than BLAS threads alone.
+core busy through every op: on network B of issue 6 (2 cores) this trained
+about 20% faster than BLAS threads alone, at batch 32 and at batch 128.
 
 Each extra shard runs through *replicas* of the layers (``Layer.replica``),
 which share the parameters and keep their own per-batch state. The loss and
@@ -14,21 +14,23 @@ the same as without shards for any loss; the shards' parameter gradients are
 summed back onto the network's own layers, where the optimizer finds them.
 The NumPy kernels release the GIL, so the threads do run at once.
 
-Sharding costs each shard the Python overhead of every layer call, which
-outweighs the gain when a shard's work is small (the MLP of issue 6 at
-batch 128 ran 7% slower sharded; the tutorial's CNN at batch 32 33% slower).
-A batch is therefore cut only into shards holding at least
-``MIN_SHARD_ELEMENTS`` layer-output elements each.
+Sharding costs each shard the Python overhead of every layer call (the
+threads take turns holding the GIL for it), which outweighs the gain when a
+shard's work is small. A batch is therefore cut only into shards holding at
+least ``MIN_SHARD_ELEMENTS`` layer-output elements each (summed over the
+layers).
 """
 
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-# measured on 2 cores (issue 6's networks, batch 32-512): shards of 40,000
-# layer-output elements or fewer ran slower than BLAS threads, shards of
-# 80,000 or more faster
-MIN_SHARD_ELEMENTS = 65536
+# measured on 2 cores, training (median samples/s, sharded vs BLAS threads):
+# network B (88,000 elements a sample) at batch 32 (1.4 M a shard) +23%; the
+# tutorial's CNN (2,770 a sample) at batch 128 (0.18 M) -13%, at 256 (0.35 M)
+# -22%, at 512 (0.7 M) +30% but predicting -10%, at 1024 (1.4 M) +26%; the
+# MLP (320 a sample) at batch 512 (82,000) -30%
+MIN_SHARD_ELEMENTS = 1 << 20
 
 
 def default_threads():
