@@ -10,13 +10,12 @@ import contextlib
 import math
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from backends import backend_for, get_backend
 from batchnet.history import History
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
-from batchnet.parallel import BatchRunner, default_threads
+from batchnet.parallel import BatchRunner, limit_threads
 from batchnet.random import new_generator
 
 
@@ -207,9 +206,7 @@ class NeuralNetwork:
             raise ValueError(f"NeuralNetwork.{where}: threads must be a positive int or None, got {threads!r}")
         with contextlib.ExitStack() as stack:
             if threads is not None:
-                stack.enter_context(threadpool_limits(threads))
-            else:
-                threads = default_threads()
+                stack.enter_context(limit_threads(threads))
             if self.backend.name != "numpy":
                 threads = 1  # the device runs the batch in parallel already
             stack.enter_context(self._reusing_buffers())

@@ -23,7 +23,7 @@ layers).
 
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # measured on 2 cores, training (median samples/s, sharded vs BLAS threads):
 # network B (88,000 elements a sample) at batch 32 (1.4 M a shard) +23%; the
@@ -33,10 +33,26 @@ from threadpoolctl import threadpool_info, threadpool_limits
 MIN_SHARD_ELEMENTS = 1 << 20
 
 
+_controller = None
+
+
+def _thread_pools():
+    """The process's thread pools (BLAS, OpenMP), found once: the search takes ~0.3 ms."""
+    global _controller
+    if _controller is None or not _controller.lib_controllers:
+        _controller = ThreadpoolController()
+    return _controller
+
+
 def default_threads():
     """The threads BLAS is set to use (``OPENBLAS_NUM_THREADS``, threadpoolctl limits, else the cores)."""
-    counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    counts = [pool.num_threads for pool in _thread_pools().select(user_api="blas").lib_controllers]
     return max(counts, default=1)
+
+
+def limit_threads(threads, user_api=None):
+    """Limit the thread pools (all, or those of ``user_api``) to ``threads``; a context manager."""
+    return _thread_pools().limit(limits=threads, user_api=user_api)
 
 
 def shard_count(threads, batch_size, elements_per_sample):
@@ -124,7 +140,7 @@ class BatchRunner:
 
     def __init__(self, layers, threads, forward_layers, backward_layers):
         self.layers = layers
-        self.threads = threads
+        self.threads = threads  # None: default_threads(), asked only when a batch is large enough
         self._forward_layers = forward_layers
         self._backward_layers = backward_layers
         self._elements_per_sample = None
@@ -134,7 +150,9 @@ class BatchRunner:
 
     def forward(self, batch):
         shards = 1
-        if self._elements_per_sample is not None:
+        if self._elements_per_sample is not None and self._could_shard(len(batch)):
+            if self.threads is None:
+                self.threads = default_threads()
             shards = shard_count(self.threads, len(batch), self._elements_per_sample)
         if shards == 1:
             self._bounds = None
@@ -143,12 +161,15 @@ class BatchRunner:
                 self._elements_per_sample = sum(layer.output.size for layer in self.layers) / len(batch)
             return output
         if self._sharded is None:
-            self._blas_limit = threadpool_limits(1, user_api="blas")
+            self._blas_limit = limit_threads(1, user_api="blas")
             self._sharded = ShardedLayers(self.layers, self.threads)
         self._bounds = shard_bounds(len(batch), shards)
         outputs = self._sharded.run(self._forward_layers, [batch[start:stop] for start, stop in self._bounds])
         xp = self.layers[0].xp
         return xp.concatenate(outputs)
+
+    def _could_shard(self, batch_size):
+        return self.threads != 1 and batch_size * self._elements_per_sample >= 2 * MIN_SHARD_ELEMENTS
 
     def backward(self, error):
         """Store every layer's parameter gradients for ``error`` (dE/d output of the last forward)."""

@@ -7,6 +7,7 @@ on ``ShardedLayers.run`` proves the shards were used.
 """
 
 import threading
+import types
 
 import numpy as np
 import pytest
@@ -177,3 +178,36 @@ def test_bad_thread_counts_are_refused(threads):
         net.fit(x, y, epochs=1, learning_rate=0.1, threads=threads, verbose=0)
     with pytest.raises(ValueError, match="threads must be a positive int"):
         net.predict(x, threads=threads)
+
+
+def test_ctrl_c_during_sharded_training_keeps_the_model_and_stops_the_threads(sharding, monkeypatch):
+    x, y = images(48)
+    net = small_cnn()
+    last_layer = net.layers[-1]
+    backward = type(last_layer).backward
+    calls = {"count": 0}
+
+    def interrupted_in_the_second_epoch(self, error, **keywords):
+        # Ctrl-C reaches the main thread, which runs the network's own layers (the first shard)
+        if self is last_layer:
+            calls["count"] += 1
+            if calls["count"] == 3 + 2:  # 3 steps an epoch at batch 16
+                raise KeyboardInterrupt
+        return backward(self, error, **keywords)
+
+    monkeypatch.setattr(type(last_layer), "backward", interrupted_in_the_second_epoch)
+    threads_before = {thread.name for thread in threading.enumerate()}
+    net.fit(x, y, epochs=4, learning_rate=0.1, batch_size=16, seed=0, verbose=0, threads=2)
+    assert sharding["runs"] > 0
+    assert net.history.epoch == [1]
+    assert net.history.stopped_early == "interrupted during epoch 2"
+    new_threads = {thread.name for thread in threading.enumerate()} - threads_before
+    assert not [name for name in new_threads if name.startswith("batchnet-shard")]
+    assert np.isfinite(net.predict(x, threads=1)).all()
+
+
+def test_a_replica_rebinds_methods_set_on_the_instance():
+    layer = small_cnn().layers[-1]
+    layer.describe = types.MethodType(lambda self: self, layer)
+    replica = layer.replica()
+    assert replica.describe() is replica and layer.describe() is layer

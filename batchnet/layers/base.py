@@ -14,6 +14,7 @@ next step: a fresh multi-megabyte array costs its page faults every step
 """
 
 import copy
+import types
 
 import numpy as np
 
@@ -130,6 +131,8 @@ class Layer:
         for name, value in vars(self).items():
             if isinstance(value, dict) and name.startswith("_"):
                 setattr(clone, name, {})  # private stores of buffers: the clone keeps its own
+            elif getattr(value, "__self__", None) is self and hasattr(value, "__func__"):
+                setattr(clone, name, types.MethodType(value.__func__, clone))  # a method set on the instance
         clone.gradients = {}
         return clone
 
