@@ -313,3 +313,12 @@ def test_fit_rejects_bad_training_arguments(keywords, message, images, labels):
     arguments = {"epochs": 1, "learning_rate": 0.1, "verbose": 0, **keywords}
     with pytest.raises(ValueError, match=message):
         dense_net().fit(images, labels, **arguments)
+
+
+@pytest.mark.parametrize("batch_size", [0, -3, 2.5, True])
+def test_predict_and_evaluate_reject_a_bad_batch_size(batch_size, images, labels):
+    net = dense_net()
+    with pytest.raises(ValueError, match=f"NeuralNetwork.predict: batch_size must be a positive int, got {batch_size}"):
+        net.predict(images, batch_size=batch_size)
+    with pytest.raises(ValueError, match=f"NeuralNetwork.evaluate: batch_size must be a positive int, got {batch_size}"):
+        net.evaluate(images, labels, batch_size=batch_size)
