@@ -1,9 +1,9 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled CPU kernels for the NumPy backend: im2col, col2im, max pooling, relu backward.
+"""Compiled CPU kernels for the NumPy backend: im2col, col2im, max and average pooling, relu backward.
 
 Each walks the NHWC arrays once with the channel axis innermost (contiguous)
 and treats the padding by bounds checks, so no padded copy of the input is
-ever made. The scatters (col2im, max-pool backward) add into an ``images``
+ever made. The scatters (col2im, max- and average-pool backward) add into an ``images``
 array that the caller zeroed. float32 and float64 share one source through a
 fused type; the loops run without the GIL.
 """
@@ -298,3 +298,84 @@ def relu_backward(const floating[::1] inputs, const floating[::1] output_error,
             # not a branch that mispredicts on half of the elements
             value = output_error[i]
             input_error[i] = value if inputs[i] > 0 else zero
+
+
+def avg_pool(const floating[:, :, :, ::1] images, floating[:, :, :, ::1] output,
+             Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+             Py_ssize_t ph, Py_ssize_t pw):
+    """output[n, r, q, c] = sum of the window's inputs / (KH*KW): the zero padding counts towards the mean"""
+    cdef Py_ssize_t n_images = images.shape[0]
+    cdef Py_ssize_t height = images.shape[1]
+    cdef Py_ssize_t width = images.shape[2]
+    cdef Py_ssize_t channels = images.shape[3]
+    cdef Py_ssize_t oh = output.shape[1]
+    cdef Py_ssize_t ow = output.shape[2]
+    cdef Py_ssize_t n, r, q, c, i, j, y, x
+    cdef floating scale = 1.0 / (kh * kw)
+    cdef floating* mean
+    cdef const floating* pixel
+    if (output.shape[0] != n_images or output.shape[3] != channels
+            or oh != (height + 2 * ph - kh) // sh + 1 or ow != (width + 2 * pw - kw) // sw + 1):
+        raise ValueError("avg_pool: output shape does not match the pooling geometry")
+    if output.size == 0:
+        return
+    with nogil:
+        for n in range(n_images):
+            for r in range(oh):
+                for q in range(ow):
+                    mean = &output[n, r, q, 0]
+                    for c in range(channels):
+                        mean[c] = 0
+                    for i in range(kh):
+                        y = r * sh - ph + i
+                        if y < 0 or y >= height:
+                            continue
+                        for j in range(kw):
+                            x = q * sw - pw + j
+                            if x < 0 or x >= width:
+                                continue
+                            pixel = &images[n, y, x, 0]
+                            for c in range(channels):
+                                mean[c] += pixel[c]
+                    for c in range(channels):
+                        mean[c] *= scale
+
+
+def avg_pool_backward(const floating[:, :, :, ::1] output_error, floating[:, :, :, ::1] images,
+                      Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                      Py_ssize_t ph, Py_ssize_t pw):
+    """images[n, y, x, c] += output_error[n, r, q, c] / (KH*KW) for every window (r, q) holding (y, x)
+
+    Adds into ``images``, which the caller zeroed.
+    """
+    cdef Py_ssize_t n_images = output_error.shape[0]
+    cdef Py_ssize_t oh = output_error.shape[1]
+    cdef Py_ssize_t ow = output_error.shape[2]
+    cdef Py_ssize_t channels = output_error.shape[3]
+    cdef Py_ssize_t height = images.shape[1]
+    cdef Py_ssize_t width = images.shape[2]
+    cdef Py_ssize_t n, r, q, c, i, j, y, x
+    cdef floating scale = 1.0 / (kh * kw)
+    cdef const floating* error
+    cdef floating* pixel
+    if (images.shape[0] != n_images or images.shape[3] != channels
+            or oh != (height + 2 * ph - kh) // sh + 1 or ow != (width + 2 * pw - kw) // sw + 1):
+        raise ValueError("avg_pool_backward: output_error shape does not match the pooling geometry")
+    if output_error.size == 0:
+        return
+    with nogil:
+        for n in range(n_images):
+            for r in range(oh):
+                for q in range(ow):
+                    error = &output_error[n, r, q, 0]
+                    for i in range(kh):
+                        y = r * sh - ph + i
+                        if y < 0 or y >= height:
+                            continue
+                        for j in range(kw):
+                            x = q * sw - pw + j
+                            if x < 0 or x >= width:
+                                continue
+                            pixel = &images[n, y, x, 0]
+                            for c in range(channels):
+                                pixel[c] += error[c] * scale

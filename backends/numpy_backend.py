@@ -1,9 +1,9 @@
 """The NumPy backend: CPU arrays, with compiled Cython kernels when built.
 
-im2col, col2im, the max-pooling forward and backward and relu's backward use
-the Cython extension ``backends._col2im`` when it was built: one pass over
-the data, no padded copy. The fallback (and average pooling) loops only over
-the KH*KW kernel offsets, each one strided slice of the whole batch
+im2col, col2im, max and average pooling (forward and backward) and relu's
+backward use the Cython extension ``backends._col2im`` when it was built: one
+pass over the data, no padded copy. The fallback loops only over the KH*KW
+kernel offsets, each one strided slice of the whole batch
 (Chainer's approach): Python overhead is per offset, never per pixel, and
 never ``np.add.at``.
 """
@@ -75,13 +75,16 @@ class NumpyBackend(Backend):
     def kernels(self):
         if self.use_extension:
             return dict.fromkeys(
-                ("im2col", "col2im", "max_pool", "max_pool_backward", "relu_backward"), "cython"
+                ("im2col", "col2im", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward",
+                 "relu_backward"), "cython"
             )
         return {
             "im2col": "numpy (strided slice copy)",
             "col2im": "numpy (strided slice-add)",
             "max_pool": "numpy (elementwise max of strided slices)",
             "max_pool_backward": "numpy (strided slice-add)",
+            "avg_pool": "numpy (sum of strided slices)",
+            "avg_pool_backward": "numpy (strided slice-add)",
             "relu_backward": "numpy (boolean mask times the error)",
         }
 
@@ -186,6 +189,11 @@ class NumpyBackend(Backend):
     def avg_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape
         oh, ow = window_geometry(images.shape, pool_shape, stride, padding)
+        if self.use_extension:
+            n, _, _, channels = images.shape
+            output = np.empty((n, oh, ow, channels), dtype=images.dtype)
+            _compiled.avg_pool(np.ascontiguousarray(images), output, kh, kw, *stride, *padding)
+            return output
         padded = _pad(images, padding, 0)
         output = _window(padded, 0, 0, (oh, ow), stride).copy()
         for offset in range(1, kh * kw):
@@ -197,6 +205,11 @@ class NumpyBackend(Backend):
         n, height, width, channels = input_shape
         kh, kw = pool_shape
         oh, ow = window_geometry(input_shape, pool_shape, stride, padding)
+        if self.use_extension:
+            input_error = np.zeros(input_shape, dtype=output_error.dtype)
+            _compiled.avg_pool_backward(np.ascontiguousarray(output_error), input_error,
+                                        kh, kw, *stride, *padding)
+            return input_error
         ph, pw = padding
         share = output_error * output_error.dtype.type(1.0 / (kh * kw))
         padded = np.zeros((n, height + 2 * ph, width + 2 * pw, channels), dtype=output_error.dtype)

@@ -171,29 +171,51 @@ def test_compiled_max_pool_backward_equals_the_fallback(geometry, seed, dtype):
     )
 
 
+@pytest.mark.parametrize("use_extension", backends_to_check())
 @bounded
-@given(geometries(), st.integers(0, 2**32 - 1))
-def test_avg_pool_matches_the_loop_definition(geometry, seed):
+@given(geometry=geometries(), seed=st.integers(0, 2**32 - 1))
+def test_avg_pool_matches_the_loop_definition(use_extension, geometry, seed):
     input_shape, pool, stride, padding = geometry
     images = np.random.default_rng(seed).standard_normal(input_shape)
     np.testing.assert_allclose(
-        FALLBACK.avg_pool(images, pool, stride, padding),
+        backend_with(use_extension).avg_pool(images, pool, stride, padding),
         avg_pool_loops(images, pool, stride, padding),
         rtol=1e-12, atol=1e-12,
     )
 
 
+@pytest.mark.parametrize("use_extension", backends_to_check())
 @bounded
-@given(geometries(), st.integers(0, 2**32 - 1))
-def test_avg_pool_backward_matches_the_loop_definition(geometry, seed):
+@given(geometry=geometries(), seed=st.integers(0, 2**32 - 1))
+def test_avg_pool_backward_matches_the_loop_definition(use_extension, geometry, seed):
     input_shape, pool, stride, padding = geometry
     output_error = np.random.default_rng(seed).standard_normal(
         output_shape(input_shape, pool, stride, padding)
     )
     np.testing.assert_allclose(
-        FALLBACK.avg_pool_backward(output_error, input_shape, pool, stride, padding),
+        backend_with(use_extension).avg_pool_backward(output_error, input_shape, pool, stride, padding),
         avg_pool_backward_loops(output_error, input_shape, pool, stride, padding),
         rtol=1e-12, atol=1e-12,
+    )
+
+
+@bounded
+@given(geometries(), st.integers(0, 2**32 - 1))
+def test_compiled_avg_pool_equals_the_fallback_in_float32(geometry, seed):
+    compiled = compiled_backend()
+    input_shape, pool, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    images = rng.standard_normal(input_shape).astype(np.float32)
+    output = compiled.avg_pool(images, pool, stride, padding)
+    assert output.dtype == np.float32
+    np.testing.assert_allclose(output, FALLBACK.avg_pool(images, pool, stride, padding),
+                               rtol=1e-5, atol=1e-6)
+    output_error = rng.standard_normal(output.shape).astype(np.float32)
+    input_error = compiled.avg_pool_backward(output_error, input_shape, pool, stride, padding)
+    assert input_error.dtype == np.float32
+    np.testing.assert_allclose(
+        input_error, FALLBACK.avg_pool_backward(output_error, input_shape, pool, stride, padding),
+        rtol=1e-5, atol=1e-6,
     )
 
 
@@ -231,9 +253,10 @@ def test_max_pool_padding_never_wins_over_negative_inputs(use_extension):
     assert input_error.sum() == pytest.approx(output.size)
 
 
-def test_avg_pool_counts_zero_padding_in_the_mean():
+@pytest.mark.parametrize("use_extension", backends_to_check())
+def test_avg_pool_counts_zero_padding_in_the_mean(use_extension):
     images = np.ones((1, 2, 2, 1))
-    output = FALLBACK.avg_pool(images, (2, 2), (2, 2), (1, 1))
+    output = backend_with(use_extension).avg_pool(images, (2, 2), (2, 2), (1, 1))
     np.testing.assert_array_equal(output[0, :, :, 0], np.full((2, 2), 0.25))
 
 
