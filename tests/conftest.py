@@ -1,8 +1,10 @@
 """Shared fixtures: the backends to run every batched test on.
 
 ``backend`` runs a test on NumPy with the compiled kernels (when built), on
-the pure-NumPy fallback, and on CuPy where a GPU works (skipped with the
-reason elsewhere).
+the pure-NumPy fallback, on ``CupyBackend``'s code with its CUDA kernel
+sources compiled for the CPU (``cupy-host``, see ``host_cuda.py``: what runs
+on a GPU, but for CuPy itself), and on CuPy where a GPU works (skipped with
+the reason elsewhere).
 """
 
 import numpy as np
@@ -10,6 +12,12 @@ import pytest
 
 import backends
 from backends.numpy_backend import NumpyBackend, extension_unavailable_reason
+from host_cuda import host_cuda_backend
+
+
+@pytest.fixture(scope="session")
+def host_cuda_backend_for_all(tmp_path_factory):
+    return host_cuda_backend(tmp_path_factory.mktemp("cuda_kernels_on_host"))
 
 
 def _make_backend(name):
@@ -30,11 +38,14 @@ def _make_backend(name):
     params=[
         pytest.param("numpy", id="numpy"),
         pytest.param("numpy-fallback", id="numpy-fallback"),
+        pytest.param("cupy-host", id="cupy-host"),
         pytest.param("cupy", id="cupy", marks=pytest.mark.gpu),
     ]
 )
 def backend(request):
     """Every backend that can run here; a test receives a Backend instance."""
+    if request.param == "cupy-host":
+        return request.getfixturevalue("host_cuda_backend_for_all")
     return _make_backend(request.param)
 
 

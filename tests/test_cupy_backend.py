@@ -8,9 +8,7 @@ the argument order and the layouts are checked here against
 ``NumpyBackend``; on a GPU the same tests run on the real CuPy backend too.
 """
 
-import ctypes
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
@@ -26,8 +24,10 @@ from hypothesis import strategies as st
 import backends
 from backends import cuda_kernels
 from backends.base import BackendUnavailable, window_geometry
-from backends.cupy_backend import CupyBackend, unavailable_reason
+from backends.cupy_backend import unavailable_reason
 from backends.numpy_backend import NumpyBackend
+from host_cuda import host_function
+from host_cuda import host_cuda_backend as make_host_cuda_backend
 
 GPU_REASON = unavailable_reason()
 without_gpu = pytest.mark.skipif(GPU_REASON is None, reason="a GPU works here")
@@ -144,98 +144,11 @@ def test_importing_the_backend_module_does_not_import_cupy():
     assert result.stdout.strip() == "False"
 
 
-# -- the kernel sources, compiled for the CPU ----------------------------------------------
-
-C_TYPES = {"T": "T", "int32": "int"}
-CTYPES_SCALARS = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double}
-
-
-def _params(text):
-    """``"raw T images, int32 height"`` -> ``[(is_raw, type, name), ...]``."""
-    params = []
-    for param in text.split(","):
-        words = param.split()
-        params.append((words[0] == "raw", words[-2], words[-1]))
-    return params
-
-
-def _host_function(source):
-    """``source`` as a C function looping ``i`` over the output elements, as CuPy's threads do."""
-    inputs = [f"const {C_TYPES[kind]}* {name}" if raw else f"{C_TYPES[kind]} {name}"
-              for raw, kind, name in _params(source.in_params)]
-    outputs = _params(source.out_params)
-    arguments = ", ".join(["ptrdiff_t size"] + inputs
-                          + [f"{C_TYPES[kind]}* {name}__elements" for _, kind, name in outputs])
-    # an output parameter names this thread's element, as in an ElementwiseKernel
-    define = "".join(f"#define {name} ({name}__elements[i])\n" for _, _, name in outputs)
-    undefine = "".join(f"#undef {name}\n" for _, _, name in outputs)
-    return (f"void {source.name}({arguments}) {{\n"
-            f"for (ptrdiff_t i = 0; i < size; ++i) {{\n{define}{{{source.operation}}}\n{undefine}}}\n}}\n")
-
-
-class HostKernel:
-    """Calls like an ElementwiseKernel: ``kernel(*inputs, *outputs)``, with NumPy arrays."""
-
-    def __init__(self, source, libraries):
-        self.source = source
-        self.inputs = _params(source.in_params)
-        self.outputs = _params(source.out_params)
-        self.libraries = libraries
-
-    def __call__(self, *arguments):
-        # outputs are passed like raw arrays: a pointer to every thread's element
-        params = self.inputs + [(True, kind, name) for _, kind, name in self.outputs]
-        assert len(arguments) == len(params), f"{self.source.name}: wrong argument count"
-        dtype = next(argument.dtype for argument, (raw, kind, _) in zip(arguments, params)
-                     if raw and kind == "T")
-        converted = []
-        for argument, (raw, kind, name) in zip(arguments, params):
-            if raw:
-                expected = dtype if kind == "T" else np.dtype(np.int32)
-                assert argument.dtype == expected, f"{self.source.name}: {name} is {argument.dtype}"
-                assert argument.flags.c_contiguous, f"{self.source.name}: {name} is not contiguous"
-                converted.append(argument.ctypes.data_as(ctypes.c_void_p))
-            else:
-                converted.append(CTYPES_SCALARS[dtype](argument) if kind == "T" else ctypes.c_int(argument))
-        outputs = arguments[len(self.inputs):]
-        assert all(output.shape == outputs[0].shape for output in outputs)
-        function = getattr(self.libraries[dtype], self.source.name)
-        function(ctypes.c_ssize_t(outputs[0].size), *converted)
-
-
-class HostCudaBackend(CupyBackend):
-    """``CupyBackend``'s code on NumPy arrays, running the CUDA kernel sources compiled for the CPU."""
-
-    name = "cupy-kernels-on-host"
-
-    def __init__(self, libraries):
-        self.xp = np
-        self._compiled = {source.name: HostKernel(source, libraries) for source in cuda_kernels.KERNELS}
-
-    def to_numpy(self, array):
-        return np.asarray(array)
-
-
-def _compile_for_host(directory, dtype):
-    compiler = shutil.which(os.environ.get("CC", "cc"))
-    if compiler is None:
-        pytest.skip("no C compiler to run the CUDA kernel sources on the CPU")
-    c_type = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}[np.dtype(dtype)]
-    code = f"#include <stddef.h>\ntypedef {c_type} T;\n" + "".join(
-        _host_function(source) for source in cuda_kernels.KERNELS)
-    source_path = directory / f"kernels_{c_type}.c"
-    library_path = directory / f"kernels_{c_type}.so"
-    source_path.write_text(code)
-    subprocess.run([compiler, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
-                    "-o", str(library_path), str(source_path)], check=True, capture_output=True)
-    return ctypes.CDLL(str(library_path))
-
+# -- the kernel sources, compiled for the CPU (tests/host_cuda.py) --------------------------
 
 @pytest.fixture(scope="module")
 def host_cuda_backend(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("cuda_kernels_on_host")
-    return HostCudaBackend({np.dtype(dtype): _compile_for_host(directory, dtype)
-                            for dtype in (np.float32, np.float64)})
+    return make_host_cuda_backend(tmp_path_factory.mktemp("cuda_kernels_on_host"))
 
 
 @pytest.fixture(scope="module", params=["host", pytest.param("gpu", marks=pytest.mark.gpu)])
@@ -398,7 +311,7 @@ def test_kernel_sources_compile_as_cuda(tmp_path):
     for c_type in ("float", "double"):
         code += f"namespace as_{c_type} {{\ntypedef {c_type} T;\n"
         for source in cuda_kernels.KERNELS:
-            function = _host_function(source)
+            function = host_function(source)
             # the grid-stride loop of CuPy's generated kernels
             function = function.replace("void ", "__global__ void ", 1).replace(
                 "for (ptrdiff_t i = 0; i < size; ++i)",
