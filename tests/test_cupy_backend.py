@@ -364,19 +364,20 @@ def _small_cnn(backend, dtype):
     return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
 
 
-@pytest.mark.gpu
 @pytest.mark.parametrize("dtype, rtol", [("float64", 1e-10), ("float32", 1e-4)])
-def test_training_on_cupy_matches_numpy_from_the_same_seed(cupy_backend, dtype, rtol):
+def test_training_on_cupy_matches_numpy_from_the_same_seed(cuda_backend, dtype, rtol):
+    # on the host: NeuralNetwork.fit, predict and the layers through CupyBackend's code
     from batchnet import one_hot
 
     rng = np.random.default_rng(7)
     x = rng.random((48, 12, 12, 1))
     y = one_hot(rng.integers(0, 10, 48), 10)
     predictions = {}
-    for name in ("numpy", "cupy"):
-        network = _small_cnn(name, dtype)
+    for name, backend in (("numpy", "numpy"), ("cupy", cuda_backend)):
+        network = _small_cnn(backend, dtype)
         network.fit(x, y, epochs=2, learning_rate=0.05, batch_size=16, seed=3, verbose=0)
         predictions[name] = network.predict(x)
+    assert network.backend is cuda_backend
     np.testing.assert_allclose(predictions["cupy"], predictions["numpy"], rtol=rtol, atol=rtol)
 
 
