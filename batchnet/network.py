@@ -44,6 +44,7 @@ class NeuralNetwork:
             raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {self.dtype}")
         self.history = History()
         self.optimizer = None
+        self._output_sizes = ((), {})  # (ids of the layers, BatchRunner.elements_per_sample)
 
     # -- building ---------------------------------------------------------
     def add(self, layer):
@@ -210,7 +211,14 @@ class NeuralNetwork:
             if self.backend.name != "numpy":
                 threads = 1  # the device runs the batch in parallel already
             stack.enter_context(self._reusing_buffers())
-            yield stack.enter_context(BatchRunner(self.layers, threads, forward_layers, backward_parameters))
+            # the layers' output sizes per sample, kept while the layers stay the same
+            layers = tuple(id(layer) for layer in self.layers)
+            if self._output_sizes[0] != layers:
+                self._output_sizes = (layers, {})
+            yield stack.enter_context(BatchRunner(
+                self.layers, threads, forward_layers, backward_parameters,
+                elements_per_sample=self._output_sizes[1],
+            ))
 
     def _evaluate_on_device(self, runner, x, y, batch_size):
         xp = self.backend.xp

@@ -131,34 +131,39 @@ class BatchRunner:
     """Runs batches forward and backward through ``layers``, in shards when that pays.
 
     ``forward_layers(layers, batch)`` and ``backward_layers(layers, error)``
-    are the network's passes. The first batch goes through unsharded: it
-    builds the parameters and shows how large the layers' outputs are, from
-    which :func:`shard_count` decides each later batch. ``backward`` cuts the
-    error as the last ``forward`` cut its batch. While shards are in use BLAS
-    runs on one thread. Use as a context manager.
+    are the network's passes. How many layer-output elements a sample of
+    each shape makes is kept in ``elements_per_sample`` (a dict the caller
+    may keep from run to run); a batch of a shape not in it goes through
+    unsharded, which builds the parameters and measures the outputs, and
+    :func:`shard_count` decides the later ones. ``backward`` cuts the error
+    as the last ``forward`` cut its batch. While shards are in use BLAS runs
+    on one thread. Use as a context manager.
     """
 
-    def __init__(self, layers, threads, forward_layers, backward_layers):
+    def __init__(self, layers, threads, forward_layers, backward_layers, elements_per_sample=None):
         self.layers = layers
         self.threads = threads  # None: default_threads(), asked only when a batch is large enough
         self._forward_layers = forward_layers
         self._backward_layers = backward_layers
-        self._elements_per_sample = None
+        self.elements_per_sample = {} if elements_per_sample is None else elements_per_sample
         self._sharded = None
         self._blas_limit = None
         self._bounds = None
 
     def forward(self, batch):
         shards = 1
-        if self._elements_per_sample is not None and self._could_shard(len(batch)):
+        sample_shape = tuple(batch.shape[1:])
+        elements = self.elements_per_sample.get(sample_shape)
+        if elements is not None and self._could_shard(len(batch), elements):
             if self.threads is None:
                 self.threads = default_threads()
-            shards = shard_count(self.threads, len(batch), self._elements_per_sample)
+            shards = shard_count(self.threads, len(batch), elements)
         if shards == 1:
             self._bounds = None
             output = self._forward_layers(self.layers, batch)
-            if self._elements_per_sample is None:
-                self._elements_per_sample = sum(layer.output.size for layer in self.layers) / len(batch)
+            if elements is None:
+                outputs = sum(layer.output.size for layer in self.layers)
+                self.elements_per_sample[sample_shape] = outputs / len(batch)
             return output
         if self._sharded is None:
             self._blas_limit = limit_threads(1, user_api="blas")
@@ -168,8 +173,8 @@ class BatchRunner:
         xp = self.layers[0].xp
         return xp.concatenate(outputs)
 
-    def _could_shard(self, batch_size):
-        return self.threads != 1 and batch_size * self._elements_per_sample >= 2 * MIN_SHARD_ELEMENTS
+    def _could_shard(self, batch_size, elements_per_sample):
+        return self.threads != 1 and batch_size * elements_per_sample >= 2 * MIN_SHARD_ELEMENTS
 
     def backward(self, error):
         """Store every layer's parameter gradients for ``error`` (dE/d output of the last forward)."""
