@@ -211,7 +211,8 @@ class NeuralNetwork:
             if self.backend.name != "numpy":
                 threads = 1  # the device runs the batch in parallel already
             stack.enter_context(self._reusing_buffers())
-            # the layers' output sizes per sample, kept while the layers stay the same
+            # the layers' output sizes per sample, kept while the layers stay the
+            # same; a stale figure could only change how batches are cut, never a result
             layers = tuple(id(layer) for layer in self.layers)
             if self._output_sizes[0] != layers:
                 self._output_sizes = (layers, {})
