@@ -12,7 +12,8 @@
 # 4. runs benchmarks/gpu_vs_torch.py: batchnet-CuPy vs PyTorch CUDA, tutorial
 #    and standard CNN, batch 128 and 1024, and batchnet on 2 CPU threads.
 # Each step has its own time limit so that one that hangs leaves time for the
-# next; the exit status is the first failing step's.
+# next, 580 s in all: one device `run` (at most 600 s) holds the whole script.
+# The exit status is the first failing step's.
 set -u -o pipefail
 out=${OUT:-gpu-results}
 mkdir -p "$out"
@@ -46,8 +47,8 @@ build_extension() {
 export python
 export -f build_extension
 
-step build 180 bash -c build_extension
-step info 60 "$python" -m batchnet info
-step tests 300 "$python" -m pytest -q -rs -p no:cacheprovider tests/
-step benchmark 420 "$python" benchmarks/gpu_vs_torch.py
+step build 120 bash -c build_extension
+step info 30 "$python" -m batchnet info
+step tests 200 "$python" -m pytest -q -rs -p no:cacheprovider tests/
+step benchmark 230 "$python" benchmarks/gpu_vs_torch.py
 exit "$status"
