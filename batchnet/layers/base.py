@@ -128,8 +128,7 @@ class Layer:
         for name, value in vars(self).items():
             if name not in self.parameter_names and isinstance(value, array_types):
                 setattr(clone, name, None)
-        for name, value in vars(self).items():
-            if isinstance(value, dict) and name.startswith("_"):
+            elif isinstance(value, dict) and name.startswith("_"):
                 setattr(clone, name, {})  # private stores of buffers: the clone keeps its own
             elif getattr(value, "__self__", None) is self and hasattr(value, "__func__"):
                 setattr(clone, name, types.MethodType(value.__func__, clone))  # a method set on the instance
