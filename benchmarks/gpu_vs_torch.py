@@ -21,6 +21,11 @@ Python that has CuPy and PyTorch (batchnet installed, ``pip install -e .``)::
 
     python benchmarks/gpu_vs_torch.py
     python benchmarks/gpu_vs_torch.py --cpu-only   # the CPU column alone, no GPU needed
+    python benchmarks/gpu_vs_torch.py --dry-run    # every code path at toy sizes on the CPU
+
+``--dry-run`` checks the script itself before device time is spent on it:
+NumPy stands in for CuPy and PyTorch runs on the CPU, on a few tiny batches,
+so its figures mean nothing.
 
 Exit status: 0 with a full table; 2 when the cupy backend cannot run here (the
 reason is printed); 3 when the table has no PyTorch column (no PyTorch, or one
@@ -77,11 +82,11 @@ def batchnet_rate(network, backend, batch_size, steps, epochs, repeats, threads=
     return median_rate(train, len(images) * epochs, repeats)
 
 
-def torch_rate(torch, network, batch_size, steps, epochs, repeats):
-    """Training samples/s of the PyTorch twin on the GPU."""
+def torch_rate(torch, network, batch_size, steps, epochs, repeats, device="cuda"):
+    """Training samples/s of the PyTorch twin on ``device`` (the GPU; the CPU in a dry run)."""
     from compare_torch import build_torch
 
-    device = torch.device("cuda")
+    device = torch.device(device)
     torch.manual_seed(0)
     model, loss = build_torch(TORCH_NAMES[network])
     model.to(device)
@@ -101,19 +106,20 @@ def torch_rate(torch, network, batch_size, steps, epochs, repeats):
                 optimizer.zero_grad(set_to_none=True)
                 loss(model(x[rows]), y[rows]).backward()
                 optimizer.step()
-        torch.cuda.synchronize()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
 
     train(2 * batch_size, 1)
     return median_rate(train, len(images) * epochs, repeats)
 
 
-def load_torch():
-    """``(torch, None)`` when PyTorch can use the GPU, else ``(None, reason)``."""
+def load_torch(need_cuda=True):
+    """``(torch, None)`` when PyTorch can use the GPU (or is there, without ``need_cuda``), else ``(None, reason)``."""
     try:
         import torch
     except ImportError as error:
         return None, f"PyTorch is not installed ({error})"
-    if not torch.cuda.is_available():
+    if need_cuda and not torch.cuda.is_available():
         return None, f"PyTorch {torch.__version__} cannot use CUDA here"
     torch.backends.cudnn.benchmark = True
     torch.backends.cudnn.allow_tf32 = False
@@ -172,23 +178,33 @@ def main(argv=None):
     parser.add_argument("--cpu-threads", type=int, default=2)
     parser.add_argument("--cpu-only", action="store_true", help="measure batchnet on the CPU alone")
     parser.add_argument("--no-cpu", action="store_true", help="skip the (slow) CPU column")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="every code path at toy sizes on the CPU (NumPy stands in for CuPy); measures nothing")
     args = parser.parse_args(argv)
+    gpu_backend, torch_device = "cupy", "cuda"
+    samples_per_epoch, cpu_samples = GPU_SAMPLES_PER_EPOCH, CPU_SAMPLES
+    if args.dry_run:
+        gpu_backend, torch_device = "numpy", "cpu"
+        samples_per_epoch, cpu_samples = 64, 32
+        args.batch_sizes, args.epochs, args.repeats, args.cpu_only = [16, 32], 1, 1, False
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # compare_torch, run from anywhere
     import backends
 
-    gpu_reason = None if args.cpu_only else backends.cupy_unavailable_reason()
+    gpu_reason = None if args.cpu_only or args.dry_run else backends.cupy_unavailable_reason()
     if gpu_reason is not None:
         print(f"gpu_vs_torch: batchnet's cupy backend cannot run here: {gpu_reason}.\n"
               "Run it on a machine with an NVIDIA GPU and CuPy, or with --cpu-only "
               "for the CPU column alone.", file=sys.stderr)
         return 2
-    torch, torch_reason = (None, "--cpu-only") if args.cpu_only else load_torch()
+    torch, torch_reason = (None, "--cpu-only") if args.cpu_only else load_torch(not args.dry_run)
     if torch_reason is not None and not args.cpu_only:
         print(f"gpu_vs_torch: {torch_reason}: the table has no PyTorch column.", file=sys.stderr)
 
     header = [f"numpy {np.__version__}", f"CPU kernels {backends.get_backend('numpy').kernels()}"]
-    if not args.cpu_only:
+    if args.dry_run:
+        header.insert(0, "DRY RUN: NumPy in the CuPy column, PyTorch on the CPU, toy sizes; the figures mean nothing")
+    elif not args.cpu_only:
         import cupy
 
         device = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
@@ -200,15 +216,16 @@ def main(argv=None):
     rows = []
     for network in args.networks:
         for batch_size in args.batch_sizes:
-            steps = max(2, GPU_SAMPLES_PER_EPOCH // batch_size)
+            steps = max(2, samples_per_epoch // batch_size)
             row = {"network": network, "batch": batch_size, "cupy": None, "torch": None, "cpu": None}
             if not args.cpu_only:
-                row["cupy"] = batchnet_rate(network, "cupy", batch_size, steps, args.epochs, args.repeats)
+                row["cupy"] = batchnet_rate(network, gpu_backend, batch_size, steps, args.epochs, args.repeats)
             if torch is not None:
-                row["torch"] = torch_rate(torch, network, batch_size, steps, args.epochs, args.repeats)
+                row["torch"] = torch_rate(torch, network, batch_size, steps, args.epochs, args.repeats,
+                                          torch_device)
             if not args.no_cpu:
                 row["cpu"] = batchnet_rate(network, "numpy", batch_size,
-                                           max(1, CPU_SAMPLES // batch_size), 1,
+                                           max(1, cpu_samples // batch_size), 1,
                                            min(args.repeats, 2), threads=args.cpu_threads)
             rows.append(row)
             print(f"  measured {NETWORKS[network]}, batch {batch_size}", file=sys.stderr, flush=True)

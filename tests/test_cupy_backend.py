@@ -8,6 +8,7 @@ the argument order and the layouts are checked here against
 ``NumpyBackend``; on a GPU the same tests run on the real CuPy backend too.
 """
 
+import copy
 import importlib.util
 import shutil
 import subprocess
@@ -26,6 +27,7 @@ from backends import cuda_kernels
 from backends.base import BackendUnavailable, window_geometry
 from backends.cupy_backend import unavailable_reason
 from backends.numpy_backend import NumpyBackend
+from cupy_codegen import CupyCodegen
 from host_cuda import host_function
 from host_cuda import host_cuda_backend as make_host_cuda_backend
 
@@ -127,15 +129,35 @@ def test_network_on_cupy_raises_with_the_reason():
     assert GPU_REASON in str(raised.value)
 
 
-@without_gpu
-def test_gpu_benchmark_says_why_it_cannot_run(monkeypatch, capsys):
+@pytest.fixture
+def gpu_benchmark(monkeypatch):
+    """``benchmarks/gpu_vs_torch.py`` as a module (its ``main`` adds to ``sys.path``: restored)."""
     monkeypatch.setattr(sys, "path", list(sys.path))
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_vs_torch.py"
     spec = importlib.util.spec_from_file_location("gpu_vs_torch", script)
     benchmark = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(benchmark)
-    assert benchmark.main([]) == 2
+    return benchmark
+
+
+@without_gpu
+def test_gpu_benchmark_says_why_it_cannot_run(gpu_benchmark, capsys):
+    assert gpu_benchmark.main([]) == 2
     assert GPU_REASON in capsys.readouterr().err
+
+
+def test_gpu_benchmark_dry_run_goes_through_every_column(gpu_benchmark, capsys):
+    # the script's own code paths, before device time is spent on it
+    has_torch = importlib.util.find_spec("torch") is not None
+    assert gpu_benchmark.main(["--dry-run"]) == (0 if has_torch else 3)
+    output = capsys.readouterr().out
+    assert "DRY RUN" in output
+    rows = [line.split("|")[1:-1] for line in output.splitlines() if line.startswith("| ") and "CNN" in line]
+    assert [(name.strip(), batch.strip()) for name, batch, *_ in rows] == [
+        ("tutorial CNN", "16"), ("tutorial CNN", "32"), ("standard CNN", "16"), ("standard CNN", "32")]
+    for _, _, gpu_column, torch_column, _, cpu_column, _ in rows:
+        assert float(gpu_column.replace(",", "")) > 0 and float(cpu_column.replace(",", "")) > 0
+        assert (torch_column.strip() != "n/a") == has_torch
 
 
 def test_importing_the_backend_module_does_not_import_cupy():
@@ -325,6 +347,58 @@ def test_kernel_sources_compile_as_cuda(tmp_path):
                              "-o", str(tmp_path / "kernels.ptx"), str(path)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+
+class _RecordingKernel:
+    """A host kernel that also keeps every call's arguments."""
+
+    def __init__(self, kernel, calls):
+        self.kernel, self.calls = kernel, calls
+
+    def __call__(self, *arguments):
+        self.calls.append((self.kernel.source, arguments))
+        return self.kernel(*arguments)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cupy_types_and_compiles_every_kernel_as_the_backend_calls_it(host_cuda_backend, dtype):
+    # CuPy's own type rules and generated source (tests/cupy_codegen.py) for the
+    # arguments CupyBackend passes, compiled with CuPy's headers: all but NVRTC and the launch
+    codegen = CupyCodegen()
+    calls = []
+    backend = copy.copy(host_cuda_backend)
+    backend._compiled = {name: _RecordingKernel(kernel, calls)
+                         for name, kernel in host_cuda_backend._compiled.items()}
+    images = np.random.default_rng(5).standard_normal((2, 7, 6, 3)).astype(dtype)
+    window = dict(stride=(2, 1), padding=(1, 0))
+    columns = backend.im2col(images, (3, 2), **window)
+    backend.col2im(columns, images.shape, (3, 2), **window)
+    output, argmax = backend.max_pool(images, (2, 2), **window)
+    backend.max_pool_backward(output, argmax, images.shape, (2, 2), **window)
+    backend.avg_pool_backward(backend.avg_pool(images, (3, 3), **window), images.shape, (3, 3), **window)
+    assert sorted(source.name for source, _ in calls) == sorted(s.name for s in cuda_kernels.KERNELS)
+
+    code = ""
+    for source, arguments in calls:
+        kernel, kernel_code = codegen.generated_source(source, arguments)
+        assert f"typedef {'float' if dtype == np.float32 else 'double'} T;" in kernel_code
+        code += kernel_code
+    ptx = codegen.compile_ptx(code)
+    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+    for source in cuda_kernels.KERNELS:
+        assert f".entry {source.name}(" in ptx
+
+
+def test_cupy_rejects_an_argument_of_the_wrong_type():
+    # the check above means something: CuPy's rules refuse what the kernel does not declare
+    codegen = CupyCodegen()
+    images = np.zeros((1, 4, 4, 1), dtype=np.float32)
+    output = np.zeros((1, 2, 2, 1), dtype=np.float32)
+    geometry = cuda_kernels.geometry_arguments(images.shape, (2, 2), (2, 2), (2, 2), (0, 0))
+    arguments = (images, -np.inf, *geometry, output, output.astype(np.int64))
+    with pytest.raises(TypeError, match="argmax"):
+        codegen.generated_source(cuda_kernels.MAX_POOL, arguments)
 
 
 # -- on a GPU only --------------------------------------------------------------------------
