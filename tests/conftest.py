@@ -12,12 +12,13 @@ import pytest
 
 import backends
 from backends.numpy_backend import NumpyBackend, extension_unavailable_reason
-from host_cuda import host_cuda_backend
+from host_cuda import host_cuda_backend as make_host_cuda_backend
 
 
 @pytest.fixture(scope="session")
-def host_cuda_backend_for_all(tmp_path_factory):
-    return host_cuda_backend(tmp_path_factory.mktemp("cuda_kernels_on_host"))
+def host_cuda_backend(tmp_path_factory):
+    """``CupyBackend``'s code running its CUDA kernel sources compiled for the CPU (host_cuda.py)."""
+    return make_host_cuda_backend(tmp_path_factory.mktemp("cuda_kernels_on_host"))
 
 
 def _make_backend(name):
@@ -45,7 +46,7 @@ def _make_backend(name):
 def backend(request):
     """Every backend that can run here; a test receives a Backend instance."""
     if request.param == "cupy-host":
-        return request.getfixturevalue("host_cuda_backend_for_all")
+        return request.getfixturevalue("host_cuda_backend")
     return _make_backend(request.param)
 
 

@@ -29,7 +29,6 @@ from backends.cupy_backend import unavailable_reason
 from backends.numpy_backend import NumpyBackend
 from cupy_codegen import CupyCodegen
 from host_cuda import host_function
-from host_cuda import host_cuda_backend as make_host_cuda_backend
 
 GPU_REASON = unavailable_reason()
 without_gpu = pytest.mark.skipif(GPU_REASON is None, reason="a GPU works here")
@@ -167,11 +166,6 @@ def test_importing_the_backend_module_does_not_import_cupy():
 
 
 # -- the kernel sources, compiled for the CPU (tests/host_cuda.py) --------------------------
-
-@pytest.fixture(scope="module")
-def host_cuda_backend(tmp_path_factory):
-    return make_host_cuda_backend(tmp_path_factory.mktemp("cuda_kernels_on_host"))
-
 
 @pytest.fixture(scope="module", params=["host", pytest.param("gpu", marks=pytest.mark.gpu)])
 def cuda_backend(request):
