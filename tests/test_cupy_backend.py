@@ -8,6 +8,7 @@ the argument order and the layouts are checked here against
 ``NumpyBackend``; on a GPU the same tests run on the real CuPy backend too.
 """
 
+import collections
 import copy
 import importlib.util
 import shutil
@@ -447,6 +448,37 @@ def test_training_on_cupy_matches_numpy_from_the_same_seed(cuda_backend, dtype, 
         predictions[name] = network.predict(x)
     assert network.backend is cuda_backend
     np.testing.assert_allclose(predictions["cupy"], predictions["numpy"], rtol=rtol, atol=rtol)
+
+
+def _counting_transfers(backend):
+    """A copy of ``backend`` counting its host-to-device (``asarray``) and device-to-host (``to_numpy``) copies."""
+    counting = copy.copy(backend)
+    counting.transfers = collections.Counter()
+    for method in ("asarray", "to_numpy"):
+        def counted(*arguments, _method=method, **keywords):
+            counting.transfers[_method] += 1
+            return getattr(backend, _method)(*arguments, **keywords)
+        setattr(counting, method, counted)
+    return counting
+
+
+def test_fit_moves_data_to_the_device_once_and_metrics_back_once_per_epoch(cuda_backend):
+    from batchnet import one_hot
+
+    backend = _counting_transfers(cuda_backend)
+    rng = np.random.default_rng(1)
+    x, y = rng.random((72, 12, 12, 1)), one_hot(rng.integers(0, 10, 72), 10)
+    network = _small_cnn(backend, "float32")
+    network.fit(x[:8], y[:8], epochs=1, learning_rate=0.01, batch_size=8, verbose=0)  # uploads the weights
+    backend.transfers.clear()
+    epochs = 3
+    # 8 held out, 64 trained on: 8 steps an epoch
+    network.fit(x, y, epochs=epochs, learning_rate=0.01, batch_size=8, validation_split=1 / 9, verbose=0)
+    assert backend.transfers == {"asarray": 2 + 2 + epochs,  # x and y, validation x and y, each epoch's order
+                                 "to_numpy": 2 * epochs}      # each epoch's loss and accuracy, and validation's
+    backend.transfers.clear()
+    network.predict(x, batch_size=16)
+    assert backend.transfers == {"asarray": 5, "to_numpy": 1}  # a batch at a time up, all outputs down at once
 
 
 @pytest.mark.gpu
