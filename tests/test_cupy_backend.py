@@ -160,6 +160,21 @@ def test_gpu_benchmark_dry_run_goes_through_every_column(gpu_benchmark, capsys):
         assert (torch_column.strip() != "n/a") == has_torch
 
 
+def test_gpu_benchmark_judges_the_targets_on_the_standard_cnn_at_batch_1024(gpu_benchmark):
+    def row(network, batch, cupy, torch, cpu):
+        return dict(network=network, batch=batch, cupy=cupy, torch=torch, cpu=cpu)
+
+    rows = [row("tutorial", 1024, 1.0, 100.0, 1.0), row("standard", 128, 1.0, 100.0, 1.0),
+            row("standard", 1024, 30_000.0, 50_000.0, 1_000.0)]
+    assert gpu_benchmark.verdicts(rows).splitlines() == [
+        "- within 2× of PyTorch (batchnet / PyTorch >= 0.5): yes (0.60)",
+        "- at least 20× batchnet on the CPU: yes (30.0×)"]
+    rows[-1].update(cupy=19_000.0, torch=40_000.0)
+    assert gpu_benchmark.verdicts(rows).splitlines() == [
+        "- within 2× of PyTorch (batchnet / PyTorch >= 0.5): no (0.47)",
+        "- at least 20× batchnet on the CPU: no (19.0×)"]
+
+
 def test_importing_the_backend_module_does_not_import_cupy():
     code = "import sys, backends.cupy_backend, batchnet; print('cupy' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
