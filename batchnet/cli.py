@@ -206,16 +206,17 @@ def run_train(args):
     if args.save is not None and not args.save.parent.is_dir():
         raise CommandError(f"--save: the folder {args.save.parent} does not exist")
     started = time.perf_counter()
+    builder = getattr(models, MODELS[args.model])
+    try:
+        # before the data: a backend that cannot run is said at once, not after a download
+        network = builder(backend=args.backend, dtype=args.dtype)
+    except BackendUnavailable as error:
+        raise CommandError(str(error)) from None
     (x_train, y_train), (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     if args.limit is not None:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
-    builder = getattr(models, MODELS[args.model])
-    try:
-        network = builder(backend=args.backend, dtype=args.dtype)
-    except BackendUnavailable as error:
-        raise CommandError(str(error)) from None
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, "
           f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "

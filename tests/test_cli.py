@@ -246,14 +246,18 @@ def test_python_dash_m_batchnet_runs_the_cli():
     assert result.returncode == 2 and "usage: batchnet" in result.stderr
 
 
-def test_unavailable_backend_exits_1_with_the_reason(data_dir, capsys):
+@pytest.mark.parametrize("has_data", [True, False])
+def test_unavailable_backend_exits_1_with_the_reason(data_dir, tmp_path, capsys, has_data):
+    # without data too: the backend is checked first, so no download is tried for nothing
     import backends
 
     reason = backends.cupy_unavailable_reason()
     if reason is None:
         pytest.skip("cupy works here")
-    assert cli.main(["train", "--data-dir", str(data_dir), "--backend", "cupy", "--verbose", "0"]) == 1
-    assert reason in capsys.readouterr().err
+    folder = data_dir if has_data else tmp_path
+    assert cli.main(["train", "--data-dir", str(folder), "--backend", "cupy", "--verbose", "0"]) == 1
+    error = capsys.readouterr().err
+    assert reason in error and "data files" not in error
 
 
 def test_save_into_a_missing_folder_fails_before_training(data_dir, tmp_path, capsys):
