@@ -70,6 +70,21 @@ class CupyBackend(Backend):
     def synchronize(self):
         self.xp.cuda.Device().synchronize()
 
+    def device(self):
+        """The GPU this backend runs on (CuPy's current device), for ``batchnet info``."""
+        cuda = self.xp.cuda
+        device = cuda.Device()
+        properties = cuda.runtime.getDeviceProperties(device.id)
+        free, total = device.mem_info
+        runtime = cuda.runtime.runtimeGetVersion()  # 1000 * major + 10 * minor
+        return {
+            "name": properties["name"].decode(),
+            "compute capability": f"{properties['major']}.{properties['minor']}",
+            "memory": f"{total / 2**30:.1f} GiB, {free / 2**30:.1f} GiB free",
+            "cuda runtime": f"{runtime // 1000}.{runtime % 1000 // 10}",
+            "cupy": self.xp.__version__,
+        }
+
     def kernels(self):
         return {
             "im2col": "cuda (a thread per column entry)",

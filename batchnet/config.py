@@ -39,7 +39,9 @@ def config_report():
     cupy_reason = backends.cupy_unavailable_reason()
     report["backends"]["cupy"] = {"available": cupy_reason is None}
     if cupy_reason is None:
-        report["backends"]["cupy"]["kernels"] = backends.get_backend("cupy").kernels()
+        cupy_backend = backends.get_backend("cupy")
+        report["backends"]["cupy"]["device"] = cupy_backend.device()
+        report["backends"]["cupy"]["kernels"] = cupy_backend.kernels()
     else:
         report["backends"]["cupy"]["reason"] = cupy_reason
     return report

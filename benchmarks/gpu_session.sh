@@ -7,9 +7,10 @@
 #   bash benchmarks/gpu_session.sh          # logs go to $OUT (or gpu-results/)
 #
 # 1. builds the Cython extension (no network: --no-build-isolation, else in place);
-# 2. prints `batchnet info` (is the cupy backend available, and if not, why);
-# 3. runs the whole test suite, where every `backend` test also runs on CuPy;
-# 4. runs benchmarks/gpu_vs_torch.py: batchnet-CuPy vs PyTorch CUDA, tutorial
+# 2. prints `batchnet info` (is the cupy backend available, and if not, why; the GPU);
+# 3. `batchnet check --backend cupy`: every batched layer on CuPy against the reference;
+# 4. runs the whole test suite, where every `backend` test also runs on CuPy;
+# 5. runs benchmarks/gpu_vs_torch.py: batchnet-CuPy vs PyTorch CUDA, tutorial
 #    and standard CNN, batch 128 and 1024, and batchnet on 2 CPU threads.
 # Each step has its own time limit so that one that hangs leaves time for the
 # next, 580 s in all: one device `run` (at most 600 s) holds the whole script.
@@ -47,8 +48,9 @@ build_extension() {
 export python
 export -f build_extension
 
-step build 120 bash -c build_extension
+step build 100 bash -c build_extension
 step info 30 "$python" -m batchnet info
+step check 20 "$python" -m batchnet check --backend cupy
 step tests 200 "$python" -m pytest -q -rs -p no:cacheprovider tests/
 step benchmark 230 "$python" benchmarks/gpu_vs_torch.py
 exit "$status"

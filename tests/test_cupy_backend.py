@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import backends
 from backends import cuda_kernels
 from backends.base import BackendUnavailable, window_geometry
-from backends.cupy_backend import unavailable_reason
+from backends.cupy_backend import CupyBackend, unavailable_reason
 from backends.numpy_backend import NumpyBackend
 from cupy_codegen import CupyCodegen
 from host_cuda import host_function
@@ -418,6 +418,31 @@ def cupy_backend():
     if GPU_REASON is not None:
         pytest.skip(f"cupy backend unavailable: {GPU_REASON}")
     return backends.get_backend("cupy")
+
+
+def test_cupy_backend_describes_its_device_from_cudas_answers():
+    # what batchnet info shows for the GPU, from CuPy's calls (faked here, real below)
+    device = types.SimpleNamespace(id=0, mem_info=(100 * 2**30, 141 * 2**30))
+    runtime = types.SimpleNamespace(
+        getDeviceProperties=lambda index: {"name": b"NVIDIA H200", "major": 9, "minor": 0} if index == 0 else {},
+        runtimeGetVersion=lambda: 13000)
+    backend = CupyBackend.__new__(CupyBackend)
+    backend.xp = types.SimpleNamespace(
+        cuda=types.SimpleNamespace(Device=lambda: device, runtime=runtime), __version__="14.2.0")
+    assert backend.device() == {"name": "NVIDIA H200", "compute capability": "9.0",
+                                "memory": "141.0 GiB, 100.0 GiB free", "cuda runtime": "13.0",
+                                "cupy": "14.2.0"}
+
+
+@pytest.mark.gpu
+def test_batchnet_info_names_the_gpu(cupy_backend):
+    from batchnet.config import config_report
+
+    device = cupy_backend.device()
+    assert device["name"] and device["cupy"] == cupy_backend.xp.__version__
+    reported = config_report()["backends"]["cupy"]["device"]
+    del device["memory"], reported["memory"]  # free memory changes from call to call
+    assert reported == device
 
 
 @pytest.mark.gpu
