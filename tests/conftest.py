@@ -2,9 +2,10 @@
 
 ``backend`` runs a test on NumPy with the compiled kernels (when built), on
 the pure-NumPy fallback, on ``CupyBackend``'s code with its CUDA kernel
-sources compiled for the CPU (``cupy-host``, see ``host_cuda.py``: what runs
-on a GPU, but for CuPy itself), and on CuPy where a GPU works (skipped with
-the reason elsewhere).
+sources compiled for the CPU over arrays as strict as CuPy's about the host
+(``cupy-host``, see ``host_cuda.py`` and ``strict_device.py``: what runs on a
+GPU, but for CuPy itself), and on CuPy where a GPU works (skipped with the
+reason elsewhere).
 """
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 import backends
 from backends.numpy_backend import NumpyBackend, extension_unavailable_reason
 from host_cuda import host_cuda_backend as make_host_cuda_backend
+from strict_device import StrictDeviceBackend
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +48,16 @@ def _make_backend(name):
 def backend(request):
     """Every backend that can run here; a test receives a Backend instance."""
     if request.param == "cupy-host":
-        return request.getfixturevalue("host_cuda_backend")
+        return request.getfixturevalue("strict_device")
     return _make_backend(request.param)
+
+
+@pytest.fixture
+def strict_device(host_cuda_backend, monkeypatch):
+    """The pretend GPU of ``strict_device.py``, standing in for the cupy backend (so ``backend_for`` finds it)."""
+    backend = StrictDeviceBackend(host_cuda_backend.libraries)
+    monkeypatch.setitem(backends._instances, "cupy", backend)
+    return backend
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ class HostCudaBackend(CupyBackend):
 
     def __init__(self, libraries):
         self.xp = np
+        self.libraries = libraries
         self._compiled = {source.name: HostKernel(source, libraries) for source in cuda_kernels.KERNELS}
 
     def to_numpy(self, array):

@@ -502,10 +502,12 @@ def _counting_transfers(backend):
     return counting
 
 
-def test_fit_moves_data_to_the_device_once_and_metrics_back_once_per_epoch(cuda_backend):
+@pytest.mark.gpu
+def test_fit_moves_data_to_the_device_once_and_metrics_back_once_per_epoch(cupy_backend):
+    # on the CPU, test_device_transfers.py counts these and the syncs for every layer
     from batchnet import one_hot
 
-    backend = _counting_transfers(cuda_backend)
+    backend = _counting_transfers(cupy_backend)
     rng = np.random.default_rng(1)
     x, y = rng.random((72, 12, 12, 1)), one_hot(rng.integers(0, 10, 72), 10)
     network = _small_cnn(backend, "float32")

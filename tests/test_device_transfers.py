@@ -1,0 +1,126 @@
+"""What crosses between host and device while a network trains on the GPU backend.
+
+The issue asks that a training step copy nothing between host and device and
+never wait for the device: a batch goes up once, results come back when asked
+for. On a pretend GPU as strict as CuPy (``strict_device.py``: CupyBackend's
+code over arrays that refuse to mix with host arrays and count every host read
+of a value), every layer, loss and optimizer is trained here and the syncs and
+copies counted. On a real GPU, ``test_cupy_backend.py`` checks a step with
+CuPy's own detector.
+"""
+
+import numpy as np
+import pytest
+
+from batchnet import (Adam, ActivationLayer, AveragePoolingLayer, ConvolutionalLayer, FCLayer,
+                      FlattenLayer, MaxPoolingLayer, NeuralNetwork, SGD, mse, mse_prime, one_hot,
+                      relu, relu_prime, sigmoid, sigmoid_prime, softmax, softmax_cross_entropy,
+                      softmax_cross_entropy_prime, softmax_prime, tanh, tanh_prime)
+from batchnet.progress import LOSS_REFRESH_STEPS
+from strict_device import DeviceArray
+
+
+@pytest.fixture
+def device(strict_device):
+    strict_device.events.clear()
+    return strict_device
+
+
+def every_layer(backend, dtype="float64"):
+    """Every layer kind and activation, ending in softmax with MSE."""
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    for layer in (ConvolutionalLayer(4, (3, 3), padding=1, stride=2), ActivationLayer(sigmoid, sigmoid_prime),
+                  AveragePoolingLayer((2, 2), stride=1), ConvolutionalLayer(6, (2, 2)),
+                  ActivationLayer(relu, relu_prime), MaxPoolingLayer((2, 2), stride=2), FlattenLayer(),
+                  FCLayer(12), ActivationLayer(tanh, tanh_prime), FCLayer(10),
+                  ActivationLayer(softmax, softmax_prime)):
+        network.add(layer)
+    return network.use(mse, mse_prime)
+
+
+def logits_network(backend, dtype="float64"):
+    """Convolution to logits, with the fused softmax cross-entropy."""
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    for layer in (ConvolutionalLayer(3, (3, 3)), ActivationLayer(relu, relu_prime), MaxPoolingLayer((2, 2)),
+                  FlattenLayer(), FCLayer(10)):
+        network.add(layer)
+    return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
+
+
+NETWORKS = {"every layer": every_layer, "logits": logits_network}
+OPTIMIZERS = {
+    "sgd": lambda: SGD(0.05),
+    "nesterov, decay": lambda: SGD(0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    "adam, decay": lambda: Adam(0.01, weight_decay=1e-3),
+}
+
+
+def data(samples=40, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.random((samples, 12, 12, 1)), one_hot(rng.integers(0, 10, samples), 10)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("network", NETWORKS)
+def test_fit_never_waits_for_the_device_and_copies_once_per_epoch(device, network, optimizer):
+    x, y = data()
+    model = NETWORKS[network](device)
+    model.fit(x[:8], y[:8], epochs=1, learning_rate=0.05, batch_size=8, verbose=0)  # builds, uploads weights
+    device.events.clear()
+    epochs = 2
+    # 32 trained on in 8 steps of 4, 8 held out
+    model.fit(x, y, epochs=epochs, batch_size=4, validation_split=0.2, optimizer=OPTIMIZERS[optimizer](),
+              learning_rate=0.05, verbose=0)
+    assert device.events == {"upload": 2 + 2 + epochs,  # x and y, validation x and y, each epoch's order
+                             "download": 2 * epochs}    # each epoch's metrics and validation's; no sync
+    assert all(isinstance(parameter, DeviceArray)
+               for layer in model.layers for parameter in layer.parameters().values())
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_predict_and_evaluate_copy_once_each_way_per_batch_and_call(device, network):
+    x, y = data()
+    model = NETWORKS[network](device)
+    predictions = model.predict(x, batch_size=16)
+    assert type(predictions) is np.ndarray
+    device.events.clear()
+    model.predict(x, batch_size=16)
+    assert device.events == {"upload": 3, "download": 1}  # 40 samples: 3 batches up, all outputs down at once
+    device.events.clear()
+    model.evaluate(x, y, batch_size=16)
+    assert device.events == {"upload": 2, "download": 1}  # x and y, then loss and accuracy together
+
+
+def test_the_progress_bar_reads_the_loss_once_per_refresh(device, capsys):
+    x, y = data(samples=60)
+    model = logits_network(device)
+    model.fit(x[:4], y[:4], epochs=1, learning_rate=0.05, batch_size=4, verbose=0)
+    device.events.clear()
+    steps = 60 // 2
+    model.fit(x, y, epochs=1, learning_rate=0.05, batch_size=2, verbose=1)
+    refreshes = steps // LOSS_REFRESH_STEPS + (steps % LOSS_REFRESH_STEPS != 0)
+    assert device.events["sync"] == refreshes  # a sync per loss shown, not per step
+
+
+def test_the_pretend_device_is_as_strict_as_cupy(device):
+    # what makes the counts above mean something
+    on_device = device.asarray(np.ones((2, 3)))
+    with pytest.raises(TypeError, match="host .* array among device arrays"):
+        on_device + np.ones((2, 3))
+    with pytest.raises(TypeError, match="host .* array among device arrays"):
+        device.xp.matmul(np.ones((3, 2)), on_device)
+    total = on_device.sum()
+    assert isinstance(total, DeviceArray) and total.ndim == 0
+    assert device.events == {"upload": 1}
+    assert float(total) == 6.0 and bool(total) and total.item() == 6.0
+    assert device.events == {"upload": 1, "sync": 3}
+
+
+def test_training_on_the_pretend_device_matches_numpy(device):
+    x, y = data()
+    predictions = {}
+    for name, backend in (("numpy", "numpy"), ("device", device)):
+        model = every_layer(backend)
+        model.fit(x, y, epochs=2, learning_rate=0.05, batch_size=8, seed=4, verbose=0, optimizer=Adam(0.01))
+        predictions[name] = model.predict(x)
+    np.testing.assert_allclose(predictions["device"], predictions["numpy"], rtol=1e-10, atol=1e-12)
