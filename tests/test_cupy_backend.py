@@ -359,7 +359,6 @@ def test_kernel_sources_compile_as_cuda(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-
 class _RecordingKernel:
     """A host kernel that also keeps every call's arguments."""
 
@@ -411,15 +410,6 @@ def test_cupy_rejects_an_argument_of_the_wrong_type():
         codegen.generated_source(cuda_kernels.MAX_POOL, arguments)
 
 
-# -- on a GPU only --------------------------------------------------------------------------
-
-@pytest.fixture
-def cupy_backend():
-    if GPU_REASON is not None:
-        pytest.skip(f"cupy backend unavailable: {GPU_REASON}")
-    return backends.get_backend("cupy")
-
-
 def test_cupy_backend_describes_its_device_from_cudas_answers():
     # what batchnet info shows for the GPU, from CuPy's calls (faked here, real below)
     device = types.SimpleNamespace(id=0, mem_info=(100 * 2**30, 141 * 2**30))
@@ -432,6 +422,15 @@ def test_cupy_backend_describes_its_device_from_cudas_answers():
     assert backend.device() == {"name": "NVIDIA H200", "compute capability": "9.0",
                                 "memory": "141.0 GiB, 100.0 GiB free", "cuda runtime": "13.0",
                                 "cupy": "14.2.0"}
+
+
+# -- on a GPU only --------------------------------------------------------------------------
+
+@pytest.fixture
+def cupy_backend():
+    if GPU_REASON is not None:
+        pytest.skip(f"cupy backend unavailable: {GPU_REASON}")
+    return backends.get_backend("cupy")
 
 
 @pytest.mark.gpu
