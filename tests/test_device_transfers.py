@@ -124,3 +124,19 @@ def test_training_on_the_pretend_device_matches_numpy(device):
         model.fit(x, y, epochs=2, learning_rate=0.05, batch_size=8, seed=4, verbose=0, optimizer=Adam(0.01))
         predictions[name] = model.predict(x)
     np.testing.assert_allclose(predictions["device"], predictions["numpy"], rtol=1e-10, atol=1e-12)
+
+
+def test_a_model_trained_on_the_device_saves_and_loads_on_either_side(device, tmp_path):
+    from batchnet import load_model
+
+    x, y = data()
+    model = every_layer(device).fit(x, y, epochs=1, learning_rate=0.05, batch_size=8, verbose=0)
+    expected = model.predict(x)
+    device.events.clear()
+    model.save(tmp_path / "model.npz")
+    assert device.events == {"download": 4 * 2}  # each of the four weighted layers' weights and bias, once
+    on_device, on_host = load_model(tmp_path / "model.npz", backend=device), load_model(tmp_path / "model.npz")
+    assert all(isinstance(parameter, DeviceArray)
+               for layer in on_device.layers for parameter in layer.parameters().values())
+    np.testing.assert_allclose(on_device.predict(x), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(on_host.predict(x), expected, rtol=1e-10, atol=1e-12)
