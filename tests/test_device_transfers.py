@@ -140,3 +140,21 @@ def test_a_model_trained_on_the_device_saves_and_loads_on_either_side(device, tm
                for layer in on_device.layers for parameter in layer.parameters().values())
     np.testing.assert_allclose(on_device.predict(x), expected, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(on_host.predict(x), expected, rtol=1e-10, atol=1e-12)
+
+
+def test_the_command_line_trains_and_evaluates_on_the_device(device, tmp_path, capsys):
+    from batchnet import cli
+    from test_cli import write_tiny_dataset
+
+    data_dir = str(write_tiny_dataset(tmp_path / "data"))
+    accuracy = {}
+    for backend in ("numpy", "cupy"):
+        assert cli.main(["train", "--data-dir", data_dir, "--model", "cnn", "--epochs", "1", "--limit", "64",
+                         "--batch-size", "16", "--dtype", "float64", "--seed", "2", "--verbose", "0",
+                         "--backend", backend, "--save", str(tmp_path / f"{backend}.npz")]) == 0
+        output = capsys.readouterr().out
+        assert f"batch 16, {backend} float64" in output
+        accuracy[backend] = output.split("test accuracy: ")[1].split()[0]
+    assert accuracy["cupy"] == accuracy["numpy"]
+    assert cli.main(["evaluate", str(tmp_path / "cupy.npz"), "--data-dir", data_dir, "--backend", "cupy"]) == 0
+    assert capsys.readouterr().out.startswith(f"test accuracy: {accuracy['cupy']}")
