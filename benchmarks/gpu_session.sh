@@ -11,7 +11,8 @@
 # 3. `batchnet check --backend cupy`: every batched layer on CuPy against the reference;
 # 4. runs the whole test suite, where every `backend` test also runs on CuPy;
 # 5. runs benchmarks/gpu_vs_torch.py: batchnet-CuPy vs PyTorch CUDA, tutorial
-#    and standard CNN, batch 128 and 1024, and batchnet on 2 CPU threads.
+#    and standard CNN, batch 128 and 1024, and batchnet on 2 CPU threads; then
+#    where batchnet's step of the standard CNN spends its time, part by part.
 # Each step has its own time limit so that one that hangs leaves time for the
 # next, 580 s in all: one device `run` (at most 600 s) holds the whole script.
 # The exit status is the first failing step's.

@@ -16,7 +16,13 @@ batch 128 and 1024:
 The networks are ``batchnet.models`` and their PyTorch twins from
 ``compare_torch.py``; data is random and MNIST-shaped (nothing downloaded).
 Each figure is the median of ``--repeats`` runs after a warm-up run (kernel
-compilation, cuDNN autotuning). Run it from the repository root with the
+compilation, cuDNN autotuning).
+
+After the table comes where batchnet-CuPy's training step of the standard CNN
+spends its time, at each batch size: every layer's forward and backward, the
+loss and the update, each timed on its own with the device synchronized before
+and after (launches and device work together), so that a missed target says
+which part to work on. Run it from the repository root with the
 Python that has CuPy and PyTorch (batchnet installed, ``pip install -e .``)::
 
     python benchmarks/gpu_vs_torch.py
@@ -111,6 +117,63 @@ def torch_rate(torch, network, batch_size, steps, epochs, repeats, device="cuda"
 
     train(2 * batch_size, 1)
     return median_rate(train, len(images) * epochs, repeats)
+
+
+def step_breakdown(network, backend, batch_size, repeats):
+    """Median seconds of each part of one ``fit`` step, timed alone: ``[(part, seconds), ...]``.
+
+    The parts are those of ``NeuralNetwork.fit``'s step: each layer's forward,
+    the loss and its gradient, each layer's backward (back to the first layer
+    with parameters, which computes no input error) and the SGD update.
+    """
+    from batchnet import models
+    from batchnet.network import backward_parameters
+    from batchnet.optimizers import SGD
+
+    model = getattr(models, f"{network}_cnn")(backend=backend, dtype="float32")
+    images, _, one_hot = synthetic_data(batch_size)
+    model.fit(images, one_hot, 1, LEARNING_RATE, batch_size=batch_size, verbose=0, seed=0)  # builds
+    x, y = model.backend.asarray(images), model.backend.asarray(one_hot)
+    layers, optimizer, synchronize = model.layers, SGD(LEARNING_RATE), model.backend.synchronize
+    first_trained = next(index for index, layer in enumerate(layers) if layer.parameter_names)
+    seconds = {}
+
+    def timed(part, work, *arguments, **keywords):
+        synchronize()
+        start = time.perf_counter()
+        result = work(*arguments, **keywords)
+        synchronize()
+        seconds.setdefault(part, []).append(time.perf_counter() - start)
+        return result
+
+    for layer in layers:
+        layer.reuse_buffers = True  # as in fit
+    try:
+        for _ in range(repeats + 1):  # the first round warms up
+            output = x
+            for index, layer in enumerate(layers):
+                output = timed(f"{index} {layer.name} forward", layer.forward_propagation, output)
+            timed("loss", model.loss, y, output)
+            error = timed("loss gradient", model.loss_prime, y, output)
+            for index in range(len(layers) - 1, first_trained, -1):
+                error = timed(f"{index} {layers[index].name} backward", layers[index].backward, error)
+            timed(f"{first_trained} {layers[first_trained].name} backward", backward_parameters,
+                  layers[first_trained:first_trained + 1], error)
+            timed("SGD update", optimizer.step, layers)
+    finally:
+        for layer in layers:
+            layer.reuse_buffers = False
+    return [(part, statistics.median(times[1:])) for part, times in seconds.items()]
+
+
+def breakdown_table(parts, step_seconds):
+    """Markdown rows of ``step_breakdown``, with each part's share of their sum."""
+    total = sum(seconds for _, seconds in parts)
+    lines = ["| part | ms | share |", "|---|---:|---:|"]
+    lines += [f"| {part} | {seconds * 1e3:.3f} | {seconds / total:.0%} |" for part, seconds in parts]
+    lines.append(f"| sum of the parts, timed alone | {total * 1e3:.3f} | |")
+    lines.append(f"| a step inside fit (from the table's rate) | {step_seconds * 1e3:.3f} | |")
+    return "\n".join(lines)
 
 
 def load_torch(need_cuda=True):
@@ -234,6 +297,13 @@ def main(argv=None):
     targets = verdicts(rows)
     if targets:
         print("\nStandard CNN, batch 1024:\n" + targets)
+    if not args.cpu_only and "standard" in args.networks:
+        for row in rows:
+            if row["network"] == "standard":
+                parts = step_breakdown("standard", gpu_backend, row["batch"], args.repeats)
+                print(f"\nWhere batchnet's training step of the standard CNN spends its time, batch {row['batch']} "
+                      f"({gpu_backend} backend, median of {args.repeats}):\n")
+                print(breakdown_table(parts, row["batch"] / row["cupy"]))
     return 3 if torch_reason is not None and not args.cpu_only else 0
 
 

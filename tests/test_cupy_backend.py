@@ -158,6 +158,20 @@ def test_gpu_benchmark_dry_run_goes_through_every_column(gpu_benchmark, capsys):
     for _, _, gpu_column, torch_column, _, cpu_column, _ in rows:
         assert float(gpu_column.replace(",", "")) > 0 and float(cpu_column.replace(",", "")) > 0
         assert (torch_column.strip() != "n/a") == has_torch
+    for batch in (16, 32):
+        assert f"standard CNN spends its time, batch {batch} (numpy backend" in output
+
+
+def test_gpu_benchmark_times_every_part_of_a_training_step(gpu_benchmark):
+    parts = gpu_benchmark.step_breakdown("standard", "numpy", batch_size=4, repeats=2)
+    names = [part for part, _ in parts]
+    assert names[:10] == [f"{index} {kind} forward" for index, kind in enumerate(
+        ["ConvolutionalLayer", "ActivationLayer", "MaxPoolingLayer"] * 2 + ["FlattenLayer", "FCLayer",
+                                                                             "ActivationLayer", "FCLayer"])]
+    assert names[10:12] == ["loss", "loss gradient"]
+    assert names[12:] == [f"{index} {name.split()[1]} backward" for index, name in
+                          reversed(list(enumerate(names[:10])))] + ["SGD update"]
+    assert all(seconds > 0 for _, seconds in parts)
 
 
 def test_gpu_benchmark_judges_the_targets_on_the_standard_cnn_at_batch_1024(gpu_benchmark):
