@@ -6,15 +6,18 @@ parameter from the arguments (a ``TypeError`` for a mismatch), and writing the
 CUDA source of the kernel. ``generated_source`` runs those steps of CuPy's
 code (``cupy._core._kernel``, CuPy 13 and 14) on the arguments that
 ``CupyBackend`` really passes, recorded on the host, and ``compile_ptx``
-compiles the result with nvcc, CuPy's headers and CuPy's options. What stays
-unchecked without a GPU is NVRTC itself (the same front end as nvcc), memory
-and the launch.
+compiles the result as CuPy does: its headers, its options, and NVRTC, which
+needs no GPU once its library is installed (else nvcc, with the same front
+end). What stays unchecked without a GPU is memory and the launch.
 
 The module reads private parts of CuPy; where they differ from what it
 expects, ``load_cupy_codegen`` skips the test with the reason.
 """
 
+import io
 import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,12 +41,10 @@ class CupyCodegen:
             self.scalar_type = _scalar.CScalar
             self.arg_info = _kernel._ArgInfo
             self.kernel_code = _kernel._get_elementwise_kernel_code
-            self.compile_using_nvcc = compiler.compile_using_nvcc
+            self.compiler = compiler
         except (ImportError, AttributeError) as error:
             pytest.skip(f"CuPy {cupy.__version__}'s private code generation is not as expected: {error}")
         self.cupy = cupy
-        if shutil.which("nvcc") is None:
-            pytest.skip("nvcc not installed: the generated source is compiled only on a GPU")
 
     def generated_source(self, source, arguments):
         """The CUDA source CuPy writes when ``cupy.ElementwiseKernel(*source)`` is called with ``arguments``.
@@ -73,7 +74,36 @@ class CupyCodegen:
         return kernel, self.kernel_code(tuple(infos), type_map, kernel.params, kernel.operation,
                                         kernel.name, kernel.preamble)
 
+    def nvrtc_version(self):
+        """NVRTC's ``(major, minor)``, or ``None`` where its library does not load."""
+        try:
+            return self.compiler._get_nvrtc_version()
+        except Exception:  # CuPy raises its own errors for a missing library
+            return None
+
     def compile_ptx(self, code, arch="90"):
-        """``code`` compiled as CuPy compiles it (its headers and options), to PTX; warnings are errors."""
-        return self.compile_using_nvcc(self.headers + code, self.options + ("-Werror", "all-warnings"),
-                                       arch=arch, code_type="ptx")
+        """``(compiler, PTX)`` of ``code`` compiled as CuPy compiles it; a warning is an error.
+
+        CuPy's headers and options, by NVRTC as in CuPy's own compile (less its
+        question to the device about its architecture: ``arch`` is given), or
+        by nvcc where NVRTC is not installed; neither: the test is skipped.
+        """
+        source = self.headers + code
+        version = self.nvrtc_version()
+        if version is not None:
+            log = io.StringIO()
+            with tempfile.TemporaryDirectory() as folder:
+                program = self.compiler._NVRTCProgram(source, str(Path(folder) / "kern.cu"), (), (), method="ptx")
+                ptx, _ = program.compile(
+                    self.options + (f"-arch=compute_{arch}", "--device-as-default-execution-space"), log)
+            assert not log.getvalue().strip(), f"NVRTC warned:\n{log.getvalue()}"
+            return f"NVRTC {version[0]}.{version[1]}", _text(ptx)
+        if shutil.which("nvcc") is not None:
+            ptx = self.compiler.compile_using_nvcc(source, self.options + ("-Werror", "all-warnings"),
+                                                   arch=arch, code_type="ptx")
+            return "nvcc", _text(ptx)
+        pytest.skip("neither NVRTC (nvidia-cuda-nvrtc) nor nvcc is installed to compile the generated source")
+
+
+def _text(ptx):
+    return ptx.decode() if isinstance(ptx, bytes) else ptx

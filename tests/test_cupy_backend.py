@@ -387,7 +387,7 @@ class _RecordingKernel:
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_cupy_types_and_compiles_every_kernel_as_the_backend_calls_it(host_cuda_backend, dtype):
     # CuPy's own type rules and generated source (tests/cupy_codegen.py) for the
-    # arguments CupyBackend passes, compiled with CuPy's headers: all but NVRTC and the launch
+    # arguments CupyBackend passes, compiled as CuPy compiles them: all but the launch
     codegen = CupyCodegen()
     calls = []
     backend = copy.copy(host_cuda_backend)
@@ -407,10 +407,15 @@ def test_cupy_types_and_compiles_every_kernel_as_the_backend_calls_it(host_cuda_
         kernel, kernel_code = codegen.generated_source(source, arguments)
         assert f"typedef {'float' if dtype == np.float32 else 'double'} T;" in kernel_code
         code += kernel_code
-    ptx = codegen.compile_ptx(code)
-    ptx = ptx.decode() if isinstance(ptx, bytes) else ptx
+    compiler, ptx = codegen.compile_ptx(code)
     for source in cuda_kernels.KERNELS:
-        assert f".entry {source.name}(" in ptx
+        assert f".entry {source.name}(" in ptx, f"{compiler} made no {source.name}"
+
+
+def test_a_warning_of_the_cuda_compiler_fails_the_compile_check():
+    codegen = CupyCodegen()
+    with pytest.raises(Exception, match='"unused"'):
+        codegen.compile_ptx('extern "C" __global__ void k(float* x) { int unused = 3; x[threadIdx.x] = 1.0f; }')
 
 
 def test_cupy_rejects_an_argument_of_the_wrong_type():
