@@ -61,6 +61,24 @@ class NeuralNetwork:
         return self
 
     # -- running ----------------------------------------------------------
+    def to(self, backend):
+        """Move the network to ``backend`` (``"numpy"``, ``"cupy"``, ``"auto"`` or a Backend); returns it.
+
+        Trained parameters are copied there once, and so is the state of the
+        last ``fit``'s optimizer (momentum, Adam's moments): passing that
+        optimizer to the next ``fit`` goes on where training stopped. Layers
+        not built yet draw their weights there, as on a network made there.
+        """
+        backend = get_backend(backend)
+        if backend is not self.backend:
+            for layer in self.layers:
+                if layer.built:
+                    layer.to(backend)
+            if self.optimizer is not None:
+                self.optimizer.move_state(self.backend, backend)
+            self.backend = backend
+        return self
+
     def forward(self, batch):
         return forward_layers(self.layers, batch)
 

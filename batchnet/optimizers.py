@@ -35,6 +35,13 @@ class Optimizer:
     def update(self, parameter, gradient, state):
         raise NotImplementedError
 
+    def move_state(self, source, target):
+        """Copy every array of the state (velocities, moments) from backend ``source`` to ``target``."""
+        for state in self.state.values():
+            for key, value in state.items():
+                if isinstance(value, source.xp.ndarray):
+                    state[key] = target.asarray(source.to_numpy(value), dtype=value.dtype)
+
     def __repr__(self):
         options = ", ".join(f"{key}={value}" for key, value in self.config().items())
         return f"{type(self).__name__}({options})"

@@ -158,3 +158,64 @@ def test_the_command_line_trains_and_evaluates_on_the_device(device, tmp_path, c
     assert accuracy["cupy"] == accuracy["numpy"]
     assert cli.main(["evaluate", str(tmp_path / "cupy.npz"), "--data-dir", data_dir, "--backend", "cupy"]) == 0
     assert capsys.readouterr().out.startswith(f"test accuracy: {accuracy['cupy']}")
+
+
+# -- moving a network between host and device ---------------------------------------------
+
+def _trained(backend, move_to=None):
+    """``every_layer`` after an Adam epoch, optionally moved, then a second epoch with that optimizer."""
+    x, y = data()
+    model = every_layer(backend)
+    optimizer = Adam(0.01)
+    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, seed=1, verbose=0, optimizer=optimizer)
+    if move_to is not None:
+        model.to(move_to)
+    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, seed=2, verbose=0, optimizer=optimizer)
+    return model
+
+
+@pytest.mark.parametrize("start, move_to", [("numpy", "cupy"), ("cupy", "numpy")])
+def test_a_network_moved_mid_training_goes_on_as_if_it_had_stayed(device, start, move_to):
+    x, _ = data()
+    backends_by_name = {"numpy": "numpy", "cupy": device}
+    stayed = _trained(backends_by_name[start]).predict(x)
+    moved_model = _trained(backends_by_name[start], move_to=backends_by_name[move_to])
+    assert moved_model.backend.name == move_to
+    parameter_type = DeviceArray if move_to == "cupy" else np.ndarray
+    for layer in moved_model.layers:
+        assert layer.backend is moved_model.backend
+        assert all(type(parameter) is parameter_type for parameter in layer.parameters().values())
+    np.testing.assert_allclose(moved_model.predict(x), stayed, rtol=1e-10, atol=1e-12)
+
+
+def test_moving_copies_each_parameter_and_moment_once(device):
+    x, y = data()
+    model = every_layer("numpy")
+    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, verbose=0, optimizer=Adam(0.01))
+    device.events.clear()
+    model.to(device)
+    # 8 parameters (four weighted layers), and Adam's two moments of each
+    assert device.events == {"upload": 8 + 2 * 8}
+    device.events.clear()
+    model.to(device)
+    assert device.events == {}  # already there
+    model.to("numpy")
+    assert device.events == {"download": 8 + 2 * 8}
+
+
+def test_a_network_moved_before_training_draws_the_weights_it_would_have_drawn_there(device):
+    x, y = data()
+    predictions = []
+    for model in (every_layer("numpy").to(device), every_layer(device)):
+        model.fit(x, y, epochs=1, learning_rate=0.05, batch_size=8, seed=3, verbose=0)
+        predictions.append(model.predict(x))
+    np.testing.assert_array_equal(predictions[0], predictions[1])
+
+
+def test_moving_drops_what_a_layer_kept_from_its_last_batch(device):
+    x, y = data()
+    model = every_layer(device).fit(x, y, epochs=1, learning_rate=0.05, batch_size=8, verbose=0)
+    model.to("numpy")
+    convolution = model.layers[0]
+    assert convolution.input is None and convolution.output is None and convolution.gradients == {}
+    assert convolution._columns is None and convolution._scratch_storage == {}

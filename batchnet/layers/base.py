@@ -124,16 +124,36 @@ class Layer:
         a list, overrides this.
         """
         clone = copy.copy(self)
-        array_types = (np.ndarray,) if self.backend is None else (np.ndarray, self.xp.ndarray)
+        clone._forget_batch_state()
         for name, value in vars(self).items():
-            if name not in self.parameter_names and isinstance(value, array_types):
-                setattr(clone, name, None)
-            elif isinstance(value, dict) and name.startswith("_"):
-                setattr(clone, name, {})  # private stores of buffers: the clone keeps its own
-            elif getattr(value, "__self__", None) is self and hasattr(value, "__func__"):
+            if getattr(value, "__self__", None) is self and hasattr(value, "__func__"):
                 setattr(clone, name, types.MethodType(value.__func__, clone))  # a method set on the instance
-        clone.gradients = {}
         return clone
+
+    def to(self, backend):
+        """Move the layer to ``backend`` (a name or a Backend); returns the layer.
+
+        Its parameters are copied there once; the per-batch state that
+        :meth:`replica` drops is dropped here too, to be made anew on the next
+        batch. An unbound layer is bound to ``backend``.
+        """
+        backend = get_backend(backend)
+        if self.backend is not None and backend is not self.backend:
+            for name, value in self.parameters().items():
+                setattr(self, name, backend.asarray(self.backend.to_numpy(value), dtype=value.dtype))
+            self._forget_batch_state()
+        self.backend = backend
+        return self
+
+    def _forget_batch_state(self):
+        """Drop every array that is not a parameter, the private stores and the gradients (see :meth:`replica`)."""
+        array_types = (np.ndarray,) if self.backend is None else (np.ndarray, self.xp.ndarray)
+        for name, value in list(vars(self).items()):
+            if name not in self.parameter_names and isinstance(value, array_types):
+                setattr(self, name, None)
+            elif isinstance(value, dict) and name.startswith("_"):
+                setattr(self, name, {})  # private stores of buffers: a fresh one of its own
+        self.gradients = {}
 
     def _buffer(self, name, shape, dtype):
         """An uninitialized array for the result ``name``: kept from the last call with ``reuse_buffers``."""
