@@ -12,13 +12,24 @@ behaves as a CuPy array does where it matters here:
   ``asnumpy`` as transfers, so tests can say how often a training step waits
   for the device or copies between host and device.
 
+Where CuPy is installed (it imports without a GPU), ``StrictXp`` also takes
+only the functions CuPy has, with the keywords CuPy's take, so a NumPy-only
+function or keyword in device code fails here rather than on the GPU.
+
 What it cannot catch: ``np.asarray`` of a device array (NumPy hands a view of
-a subclass through without asking; CuPy raises), and anything about CUDA.
+a subclass through without asking; CuPy raises), array methods CuPy lacks,
+and anything about CUDA.
 """
 
 import collections
+import inspect
 
 import numpy as np
+
+try:
+    import cupy
+except ImportError:  # without CuPy, NumPy's functions stand in unchecked
+    cupy = None
 
 from host_cuda import HostCudaBackend
 
@@ -93,17 +104,46 @@ def _to_device(value):
     return value
 
 
+# CuPy's ufuncs have no inspectable signature; their keywords, from their docstrings
+_CUPY_UFUNC_KEYWORDS = {"out", "casting", "dtype"}
+
+
+def _cupy_call_checker(name):
+    """A check that ``cupy.<name>`` exists and would take these arguments (no check without CuPy)."""
+    if cupy is None:
+        return lambda arguments, keywords: None
+    cupy_function = getattr(cupy, name)
+    if isinstance(cupy_function, cupy.ufunc):
+        def check(arguments, keywords):
+            unknown = set(keywords) - _CUPY_UFUNC_KEYWORDS
+            if unknown:
+                raise TypeError(f"cupy.{name} takes no keyword {sorted(unknown)} (it takes {sorted(_CUPY_UFUNC_KEYWORDS)})")
+        return check
+    signature = inspect.signature(cupy_function)
+
+    def check(arguments, keywords):
+        try:
+            signature.bind(*arguments, **keywords)
+        except TypeError as error:
+            raise TypeError(f"cupy.{name}{signature} cannot take these arguments: {error}") from None
+    return check
+
+
 class StrictXp:
     """A stand-in for the ``cupy`` module: NumPy's functions, taking and giving DeviceArrays."""
 
     ndarray = DeviceArray
 
     def __getattr__(self, name):
+        if cupy is not None and not hasattr(cupy, name):
+            raise AttributeError(f"cupy has no {name!r}: device code may use only what CuPy provides")
         attribute = getattr(np, name)
         if not callable(attribute) or isinstance(attribute, type):
             return attribute  # dtypes, constants, np.float32 and the like
+        check_cupy_call = _cupy_call_checker(name)
 
         def on_device(*arguments, **keywords):
+            check_cupy_call(arguments, keywords)
             return _to_device(attribute(*_to_plain(arguments, name), **_to_plain(keywords, name)))
 
         return on_device

@@ -116,6 +116,18 @@ def test_the_pretend_device_is_as_strict_as_cupy(device):
     assert device.events == {"upload": 1, "sync": 3}
 
 
+def test_the_pretend_device_takes_only_what_cupy_has(device):
+    pytest.importorskip("cupy", reason="the check is against the installed CuPy")
+    on_device = device.asarray(np.ones((2, 3)))
+    with pytest.raises(AttributeError, match="cupy has no 'errstate'"):
+        device.xp.errstate
+    with pytest.raises(TypeError, match=r"cupy.tanh takes no keyword \['where'\]"):
+        device.xp.tanh(on_device, where=on_device > 0)
+    with pytest.raises(TypeError, match="cupy.empty.* cannot take these arguments"):
+        device.xp.empty((2, 3), like=on_device)
+    assert device.xp.tanh(on_device, out=on_device) is not None  # what CuPy takes goes through
+
+
 def test_training_on_the_pretend_device_matches_numpy(device):
     x, y = data()
     predictions = {}
