@@ -67,7 +67,7 @@ class HostKernel:
                 expected = dtype if kind == "T" else np.dtype(np.int32)
                 assert argument.dtype == expected, f"{self.source.name}: {name} is {argument.dtype}"
                 assert argument.flags.c_contiguous, f"{self.source.name}: {name} is not contiguous"
-                converted.append(argument.ctypes.data_as(ctypes.c_void_p))
+                converted.append(argument.view(np.ndarray).ctypes.data_as(ctypes.c_void_p))
             else:
                 converted.append(CTYPES_SCALARS[dtype](argument) if kind == "T" else ctypes.c_int(argument))
         outputs = arguments[len(self.inputs):]

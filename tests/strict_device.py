@@ -13,11 +13,12 @@ behaves as a CuPy array does where it matters here:
   for the device or copies between host and device.
 
 Where CuPy is installed (it imports without a GPU), ``StrictXp`` also takes
-only the functions CuPy has, with the keywords CuPy's take, so a NumPy-only
-function or keyword in device code fails here rather than on the GPU.
+only the functions CuPy has, with the keywords CuPy's take, and
+``DeviceArray`` refuses the array attributes CuPy's arrays lack (``resize``,
+``ctypes``, ...), so NumPy-only code fails here rather than on the GPU.
 
 What it cannot catch: ``np.asarray`` of a device array (NumPy hands a view of
-a subclass through without asking; CuPy raises), array methods CuPy lacks,
+a subclass through without asking; CuPy raises), keywords of array methods,
 and anything about CUDA.
 """
 
@@ -78,6 +79,18 @@ class DeviceArray(np.ndarray):
 
 # "cupy..." as the module: batchnet's backend_for takes a DeviceArray for the GPU backend's
 DeviceArray.__module__ = "cupy_on_the_host"
+
+
+def _numpy_only(name):
+    def refuse(self):
+        raise AttributeError(f"cupy.ndarray has no {name!r}: device code may use only what CuPy provides")
+    return property(refuse)
+
+
+if cupy is not None:  # the public attributes of NumPy's arrays that CuPy's lack: resize, ctypes, ...
+    for _name in set(dir(np.ndarray)) - set(dir(cupy.ndarray)):
+        if not _name.startswith("_"):
+            setattr(DeviceArray, _name, _numpy_only(_name))
 
 
 def _to_plain(value, where):

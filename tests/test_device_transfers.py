@@ -125,6 +125,8 @@ def test_the_pretend_device_takes_only_what_cupy_has(device):
         device.xp.tanh(on_device, where=on_device > 0)
     with pytest.raises(TypeError, match="cupy.empty.* cannot take these arguments"):
         device.xp.empty((2, 3), like=on_device)
+    with pytest.raises(AttributeError, match="cupy.ndarray has no 'resize'"):
+        on_device.resize((3, 2))
     assert device.xp.tanh(on_device, out=on_device) is not None  # what CuPy takes goes through
 
 
