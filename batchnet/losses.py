@@ -7,27 +7,30 @@ the per-sample gradients and a learning rate means the same at any batch size.
 from backends import backend_for
 
 
-def _check_shapes(name, y_true, y_pred):
+def _targets(name, y_true, y_pred):
+    """``y_true`` checked against the output, in the output's dtype (float64 targets
+    must not turn a float32 network's backward pass into float64)."""
     if y_true.shape != y_pred.shape:
         hint = ""
-        if y_true.ndim == y_pred.ndim - 1:
+        if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] > 1:
             hint = " (labels look like class indices: one-hot encode them with batchnet.one_hot)"
         raise ValueError(
             f"{name}: expected targets of shape {y_pred.shape} like the network output, "
             f"got {y_true.shape}{hint}"
         )
+    return y_true.astype(y_pred.dtype, copy=False)
 
 
 def mse(y_true, y_pred):
     """Mean squared error over every element of the batch: mean((y - y_hat)^2)."""
-    _check_shapes("mse", y_true, y_pred)
+    y_true = _targets("mse", y_true, y_pred)
     difference = y_true - y_pred
     return (difference * difference).mean()
 
 
 def mse_prime(y_true, y_pred):
     """d mse / d y_hat = 2 (y_hat - y) / size."""
-    _check_shapes("mse_prime", y_true, y_pred)
+    y_true = _targets("mse_prime", y_true, y_pred)
     return (y_pred - y_true) * y_pred.dtype.type(2.0 / y_pred.size)
 
 
@@ -43,13 +46,13 @@ def softmax_cross_entropy(y_true, logits):
     Takes logits, not probabilities: the softmax is fused in and computed with
     the log-sum-exp shift, so large logits neither overflow nor give log(0).
     """
-    _check_shapes("softmax_cross_entropy", y_true, logits)
+    y_true = _targets("softmax_cross_entropy", y_true, logits)
     return -(y_true * _log_softmax(logits)).sum() / logits.shape[0]
 
 
 def softmax_cross_entropy_prime(y_true, logits):
     """d CE / d logits = (softmax(logits) - y) / N."""
-    _check_shapes("softmax_cross_entropy_prime", y_true, logits)
+    y_true = _targets("softmax_cross_entropy_prime", y_true, logits)
     xp = backend_for(logits).xp
     probabilities = xp.exp(_log_softmax(logits))
     return (probabilities - y_true) * logits.dtype.type(1.0 / logits.shape[0])

@@ -8,6 +8,7 @@ weights, the same batches and the same result on the CPU.
 
 import contextlib
 import math
+import numbers
 
 import numpy as np
 
@@ -37,6 +38,8 @@ class NeuralNetwork:
         self.loss_prime = None
         self.backend = get_backend(backend)
         try:
+            if dtype is None:  # np.dtype(None) would be float64, silently
+                raise TypeError
             self.dtype = np.dtype(dtype)
         except TypeError:
             raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {dtype!r}") from None
@@ -96,14 +99,18 @@ class NeuralNetwork:
         backward_parameters(self.layers, error)
         return None
 
-    def fit(self, x_train, y_train, epochs, learning_rate, batch_size=32, shuffle=True, seed=None,
+    def fit(self, x_train, y_train, epochs, learning_rate=None, batch_size=32, shuffle=True, seed=None,
             verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None):
         """Train with mini-batch gradient descent and return ``self`` (for chaining).
 
         Each step averages the loss gradient over ``batch_size`` samples; with
         ``optimizer=None`` the update is the tutorial's ``w -= learning_rate * dE/dw``,
-        else ``"sgd"``, ``"adam"`` or an :class:`~batchnet.optimizers.Optimizer`.
-        ``validation_split`` holds out that fraction after a seeded shuffle.
+        else ``"sgd"``, ``"adam"`` or an :class:`~batchnet.optimizers.Optimizer`
+        (which brings its own learning rate: then leave ``learning_rate`` out).
+        ``validation_split`` holds out that fraction after a seeded shuffle;
+        ``validation_data=(x, y)`` gives the held-out set instead (not both).
+        The same ``seed`` draws the same initial weights whatever the data,
+        ``shuffle`` and ``validation_split``.
         ``verbose``: 0 silent, 1 a progress bar per epoch, 2 one line per epoch.
         Per-epoch figures go to ``self.history``. Ctrl-C stops training and
         keeps the model as it is and the history of the finished epochs.
@@ -117,15 +124,20 @@ class NeuralNetwork:
         """
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"NeuralNetwork.fit: epochs must be a non-negative int, got {epochs!r}")
-        _check_batch_size(batch_size, "fit")
-        if not 0 <= validation_split < 1:
+        epochs = _count(epochs, "epochs", "fit", minimum=0)
+        batch_size = _count(batch_size, "batch_size", "fit")
+        if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
+                or not 0 <= validation_split < 1):
             raise ValueError(f"NeuralNetwork.fit: validation_split must be in [0, 1), got {validation_split!r}")
-        rng = new_generator(seed)
+        if validation_split and validation_data is not None:
+            raise ValueError("NeuralNetwork.fit: give validation_data or validation_split, not both")
+        optimizer = get_optimizer(optimizer, learning_rate)
+        # two generators from the seed, so that the initial weights do not depend on how
+        # many numbers the data's shuffles and split drew
+        weights_rng, order_rng = new_generator(seed).spawn(2)
         x_train, y_train = self._check_data(x_train, y_train, "fit")
         if validation_split:
-            order = rng.permutation(len(x_train))
+            order = order_rng.permutation(len(x_train))
             held_out = max(1, int(round(len(x_train) * validation_split)))
             if held_out >= len(x_train):
                 raise ValueError("NeuralNetwork.fit: validation_split leaves no training samples")
@@ -134,11 +146,20 @@ class NeuralNetwork:
         if validation_data is not None:
             if len(validation_data) != 2:
                 raise ValueError("NeuralNetwork.fit: validation_data must be a pair (x, y)")
-            validation_data = self._check_data(*validation_data, "fit validation_data")
+            x_held, y_held = self._check_data(*validation_data, "fit validation_data")
+            # found now, not after a whole epoch of training
+            for name, held, train in (("x", x_held, x_train), ("y", y_held, y_train)):
+                if held.shape[1:] != train.shape[1:]:
+                    raise ValueError(
+                        f"NeuralNetwork.fit: validation_data's {name} has samples of shape {held.shape[1:]}, "
+                        f"the training {name} {train.shape[1:]}"
+                    )
             # uploaded once: evaluating each epoch then moves nothing to the device
-            validation_data = self._to_device(*validation_data)
-        self._bind(rng)
-        self.optimizer = get_optimizer(optimizer, learning_rate)
+            validation_data = (*self._to_device(x_held, y_held), _is_one_hot(y_held))
+        self._bind(weights_rng)
+        self.optimizer = optimizer
+        self.history.stopped_early = None
+        classification = _is_one_hot(y_train)
         xp = self.backend.xp
         x_device, y_device = self._to_device(x_train, y_train)
         samples = len(x_device)
@@ -146,7 +167,7 @@ class NeuralNetwork:
         first_epoch = len(self.history.epoch)
         with self._running(threads, "fit") as runner:
             for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
-                order = rng.permutation(samples) if shuffle else None
+                order = order_rng.permutation(samples) if shuffle else None
                 if order is not None:
                     order = self.backend.asarray(order)
                 progress = _progress(verbose, steps, epoch, first_epoch + epochs)
@@ -170,7 +191,7 @@ class NeuralNetwork:
                     if progress is not None:
                         progress.close(f"interrupted during epoch {epoch}")
                     break
-                metrics = self._metrics(total_loss, correct, samples, y_train)
+                metrics = self._metrics(total_loss, correct, samples, classification)
                 if not math.isfinite(metrics["loss"]):
                     self.history.stopped_early = f"loss became {metrics['loss']} in epoch {epoch}"
                     if progress is not None:
@@ -193,7 +214,7 @@ class NeuralNetwork:
         ``threads`` as in :meth:`fit`.
         """
         input_data = self._check_inputs(input_data, "predict")
-        _check_batch_size(batch_size, "predict")
+        batch_size = _count(batch_size, "batch_size", "predict")
         self._bind(new_generator())
         outputs = []
         with self._running(threads, "predict") as runner:
@@ -208,10 +229,10 @@ class NeuralNetwork:
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
-        _check_batch_size(batch_size, "evaluate")
+        batch_size = _count(batch_size, "batch_size", "evaluate")
         self._bind(new_generator())
         with self._running(threads, "evaluate") as runner:
-            return self._evaluate_on_device(runner, *self._to_device(x, y), batch_size)
+            return self._evaluate_on_device(runner, *self._to_device(x, y), _is_one_hot(y), batch_size)
 
     @contextlib.contextmanager
     def _running(self, threads, where):
@@ -221,8 +242,8 @@ class NeuralNetwork:
         backend a large enough batch is cut into one shard per thread; else
         the threads go to BLAS.
         """
-        if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
-            raise ValueError(f"NeuralNetwork.{where}: threads must be a positive int or None, got {threads!r}")
+        if threads is not None:
+            threads = _count(threads, "threads", where)
         with contextlib.ExitStack() as stack:
             if threads is not None:
                 stack.enter_context(limit_threads(threads))
@@ -239,7 +260,7 @@ class NeuralNetwork:
                 elements_per_sample=self._output_sizes[1],
             ))
 
-    def _evaluate_on_device(self, runner, x, y, batch_size):
+    def _evaluate_on_device(self, runner, x, y, classification, batch_size):
         xp = self.backend.xp
         total_loss = xp.zeros((), dtype=self.dtype)
         correct = xp.zeros((), dtype=xp.int64)
@@ -248,7 +269,7 @@ class NeuralNetwork:
             output = runner.forward(x_batch)
             total_loss += self.loss(y_batch, output) * len(x_batch)
             correct += _count_correct(xp, y_batch, output)
-        return self._metrics(total_loss, correct, len(x), y)
+        return self._metrics(total_loss, correct, len(x), classification)
 
     @contextlib.contextmanager
     def _reusing_buffers(self):
@@ -265,12 +286,12 @@ class NeuralNetwork:
             for layer in self.layers:
                 layer.reuse_buffers = False
 
-    def _metrics(self, total_loss, correct, samples, y):
-        """Per-sample loss (and accuracy) from device sums, with a single transfer."""
+    def _metrics(self, total_loss, correct, samples, classification):
+        """Per-sample loss (and accuracy, for one-hot targets) from device sums, with a single transfer."""
         xp = self.backend.xp
         loss_sum, correct_sum = self.backend.to_numpy(xp.stack([total_loss, xp.asarray(correct, dtype=self.dtype)]))
         metrics = {"loss": float(loss_sum) / samples}
-        if _is_classification(y):
+        if classification:
             metrics["accuracy"] = float(correct_sum) / samples
         return metrics
 
@@ -359,10 +380,6 @@ def _is_one_hot(y):
     return bool(((y == 0) | (y == 1)).all() and (y.sum(axis=1) == 1).all())
 
 
-def _is_classification(y):
-    return y.ndim == 2 and y.shape[1] > 1
-
-
 def _count_correct(xp, y_batch, output):
     if y_batch.ndim != 2 or y_batch.shape[1] < 2:
         return 0
@@ -400,6 +417,9 @@ def backward_parameters(layers, error):
     layers[first].backward(error, need_input_error=False)
 
 
-def _check_batch_size(batch_size, where):
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"NeuralNetwork.{where}: batch_size must be a positive int, got {batch_size!r}")
+def _count(value, name, where, minimum=1):
+    """``value`` as an int (NumPy's integers too, never a bool), at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive" if minimum == 1 else "a non-negative"
+        raise ValueError(f"NeuralNetwork.{where}: {name} must be {kind} int, got {value!r}")
+    return int(value)

@@ -6,19 +6,31 @@ backend's arrays so that nothing moves between host and device.
 """
 
 import math
+import numbers
+import weakref
+
+
+def _real(value, name, owner):
+    """``value`` as a float, if it is a finite real number; else a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be a finite number, got {value!r}")
+    return float(value)
 
 
 class Optimizer:
     """Base class: ``step(layers)`` updates every parameter from ``layer.gradients``."""
 
     def __init__(self, learning_rate, weight_decay=0.0):
-        if not learning_rate > 0:
-            raise ValueError(f"{type(self).__name__}: learning_rate must be positive, got {learning_rate!r}")
-        if weight_decay < 0:
-            raise ValueError(f"{type(self).__name__}: weight_decay must be >= 0, got {weight_decay!r}")
-        self.learning_rate = float(learning_rate)
-        self.weight_decay = float(weight_decay)
-        self.state = {}
+        owner = type(self).__name__
+        self.learning_rate = _real(learning_rate, "learning_rate", owner)
+        self.weight_decay = _real(weight_decay, "weight_decay", owner)
+        if not self.learning_rate > 0:
+            raise ValueError(f"{owner}: learning_rate must be positive, got {learning_rate!r}")
+        if self.weight_decay < 0:
+            raise ValueError(f"{owner}: weight_decay must be >= 0, got {weight_decay!r}")
+        # per layer, per parameter name: keyed by the layer itself (weakly, so the state of
+        # a network that is gone goes too), never by id(), which a new layer can reuse
+        self.state = weakref.WeakKeyDictionary()
         self.iterations = 0
 
     def step(self, layers):
@@ -30,17 +42,20 @@ class Optimizer:
                     # L2 decay applies to weights only: decaying biases only hurts the fit
                     if name != "bias":
                         gradient = gradient + parameter.dtype.type(self.weight_decay) * parameter
-                self.update(parameter, gradient, self.state.setdefault((id(layer), name), {}))
+                state = self.state.setdefault(layer, {}).setdefault(name, {})
+                _check_state_fits(state, parameter, layer, name)
+                self.update(parameter, gradient, state)
 
     def update(self, parameter, gradient, state):
         raise NotImplementedError
 
     def move_state(self, source, target):
         """Copy every array of the state (velocities, moments) from backend ``source`` to ``target``."""
-        for state in self.state.values():
-            for key, value in state.items():
-                if isinstance(value, source.xp.ndarray):
-                    state[key] = target.asarray(source.to_numpy(value), dtype=value.dtype)
+        for states in self.state.values():
+            for state in states.values():
+                for key, value in state.items():
+                    if isinstance(value, source.xp.ndarray):
+                        state[key] = target.asarray(source.to_numpy(value), dtype=value.dtype)
 
     def __repr__(self):
         options = ", ".join(f"{key}={value}" for key, value in self.config().items())
@@ -53,6 +68,16 @@ class Optimizer:
         return config
 
 
+def _check_state_fits(state, parameter, layer, name):
+    """A layer rebuilt for other inputs (``reset_parameters``) cannot take its old velocities."""
+    for key, value in state.items():
+        if getattr(value, "shape", parameter.shape) != parameter.shape:
+            raise ValueError(
+                f"{layer.name}.{name}: the optimizer holds {key} of shape {value.shape} for a "
+                f"parameter now of shape {parameter.shape}; use a new optimizer"
+            )
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum.
 
@@ -62,11 +87,11 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__(learning_rate, weight_decay)
-        if not 0 <= momentum < 1:
+        self.momentum = _real(momentum, "momentum", "SGD")
+        if not 0 <= self.momentum < 1:
             raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        if nesterov and momentum == 0:
+        if nesterov and self.momentum == 0:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
-        self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
 
     def update(self, parameter, gradient, state):
@@ -103,10 +128,13 @@ class Adam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta1=0.9, beta2=0.999, epsilon=1e-8, weight_decay=0.0):
         super().__init__(learning_rate, weight_decay)
+        self.beta1, self.beta2, self.epsilon = (_real(value, name, "Adam") for name, value in
+                                                (("beta1", beta1), ("beta2", beta2), ("epsilon", epsilon)))
         for name, value in (("beta1", beta1), ("beta2", beta2)):
             if not 0 <= value < 1:
                 raise ValueError(f"Adam: {name} must be in [0, 1), got {value!r}")
-        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        if not self.epsilon > 0:
+            raise ValueError(f"Adam: epsilon must be positive (it keeps the step finite), got {epsilon!r}")
 
     def update(self, parameter, gradient, state):
         dtype = parameter.dtype.type
@@ -135,11 +163,22 @@ OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
 def get_optimizer(optimizer, learning_rate):
-    """An optimizer from a name (``"sgd"``, ``"adam"``), an instance, or ``None`` (plain SGD)."""
+    """An optimizer from a name (``"sgd"``, ``"adam"``), an instance, or ``None`` (plain SGD).
+
+    An instance brings its own learning rate: a different ``learning_rate`` beside it is
+    refused rather than silently ignored (``None`` leaves the instance's).
+    """
+    if isinstance(optimizer, Optimizer):
+        if learning_rate is not None and learning_rate != optimizer.learning_rate:
+            raise ValueError(
+                f"learning_rate={learning_rate!r} beside optimizer={optimizer!r}, which has its own: "
+                "give one or the other"
+            )
+        return optimizer
+    if learning_rate is None:
+        raise ValueError(f"learning_rate is needed with optimizer={optimizer!r}")
     if optimizer is None:
         return SGD(learning_rate)
-    if isinstance(optimizer, Optimizer):
-        return optimizer
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
         return OPTIMIZERS[optimizer.lower()](learning_rate)
     raise ValueError(f"optimizer: expected one of {sorted(OPTIMIZERS)} or an Optimizer, got {optimizer!r}")

@@ -69,8 +69,7 @@ def test_fit_never_waits_for_the_device_and_copies_once_per_epoch(device, networ
     device.events.clear()
     epochs = 2
     # 32 trained on in 8 steps of 4, 8 held out
-    model.fit(x, y, epochs=epochs, batch_size=4, validation_split=0.2, optimizer=OPTIMIZERS[optimizer](),
-              learning_rate=0.05, verbose=0)
+    model.fit(x, y, epochs=epochs, batch_size=4, validation_split=0.2, optimizer=OPTIMIZERS[optimizer](), verbose=0)
     assert device.events == {"upload": 2 + 2 + epochs,  # x and y, validation x and y, each epoch's order
                              "download": 2 * epochs}    # each epoch's metrics and validation's; no sync
     assert all(isinstance(parameter, DeviceArray)
@@ -135,7 +134,7 @@ def test_training_on_the_pretend_device_matches_numpy(device):
     predictions = {}
     for name, backend in (("numpy", "numpy"), ("device", device)):
         model = every_layer(backend)
-        model.fit(x, y, epochs=2, learning_rate=0.05, batch_size=8, seed=4, verbose=0, optimizer=Adam(0.01))
+        model.fit(x, y, epochs=2, batch_size=8, seed=4, verbose=0, optimizer=Adam(0.01))
         predictions[name] = model.predict(x)
     np.testing.assert_allclose(predictions["device"], predictions["numpy"], rtol=1e-10, atol=1e-12)
 
@@ -181,10 +180,10 @@ def _trained(backend, move_to=None):
     x, y = data()
     model = every_layer(backend)
     optimizer = Adam(0.01)
-    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, seed=1, verbose=0, optimizer=optimizer)
+    model.fit(x, y, epochs=1, batch_size=8, seed=1, verbose=0, optimizer=optimizer)
     if move_to is not None:
         model.to(move_to)
-    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, seed=2, verbose=0, optimizer=optimizer)
+    model.fit(x, y, epochs=1, batch_size=8, seed=2, verbose=0, optimizer=optimizer)
     return model
 
 
@@ -205,7 +204,7 @@ def test_a_network_moved_mid_training_goes_on_as_if_it_had_stayed(device, start,
 def test_moving_copies_each_parameter_and_moment_once(device):
     x, y = data()
     model = every_layer("numpy")
-    model.fit(x, y, epochs=1, learning_rate=0.01, batch_size=8, verbose=0, optimizer=Adam(0.01))
+    model.fit(x, y, epochs=1, batch_size=8, verbose=0, optimizer=Adam(0.01))
     device.events.clear()
     model.to(device)
     # 8 parameters (four weighted layers), and Adam's two moments of each

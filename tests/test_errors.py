@@ -322,3 +322,74 @@ def test_predict_and_evaluate_reject_a_bad_batch_size(batch_size, images, labels
         net.predict(images, batch_size=batch_size)
     with pytest.raises(ValueError, match=f"NeuralNetwork.evaluate: batch_size must be a positive int, got {batch_size}"):
         net.evaluate(images, labels, batch_size=batch_size)
+
+
+def test_fit_refuses_validation_data_beside_validation_split(images, labels):
+    with pytest.raises(ValueError, match="give validation_data or validation_split, not both"):
+        dense_net().fit(images, labels, epochs=1, learning_rate=0.1, verbose=0,
+                        validation_split=0.25, validation_data=(images, labels))
+
+
+def test_validation_targets_of_the_wrong_shape_are_refused_before_training(images, labels):
+    net = dense_net()
+    with pytest.raises(ValueError, match=r"validation_data's y has samples of shape \(2,\), the training y \(3,\)"):
+        net.fit(images, labels, epochs=1, learning_rate=0.1, verbose=0,
+                validation_data=(images, labels[:, :2]))
+    assert net.history.epoch == [] and all(not layer.parameters() for layer in net.layers)
+
+
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"epochs": True}, "epochs must be a non-negative int, got True"),
+        ({"learning_rate": None}, "learning_rate is needed with optimizer=None"),
+        ({"learning_rate": "0.1"}, "SGD: learning_rate must be a finite number, got '0.1'"),
+        ({"learning_rate": float("inf")}, "SGD: learning_rate must be a finite number, got inf"),
+        ({"optimizer": "adam", "learning_rate": float("nan")}, "Adam: learning_rate must be a finite number, got nan"),
+        ({"validation_split": "0.2"}, r"validation_split must be in \[0, 1\), got '0.2'"),
+    ],
+)
+def test_fit_names_the_argument_that_is_not_a_number(keywords, message, images, labels):
+    arguments = {"epochs": 1, "learning_rate": 0.1, "verbose": 0, **keywords}
+    with pytest.raises(ValueError, match=message):
+        dense_net().fit(images, labels, **arguments)
+
+
+def test_fit_takes_numpy_integers_for_counts(images, labels):
+    net = dense_net().fit(images, labels, epochs=np.int64(2), learning_rate=0.1, batch_size=np.int32(2), verbose=0)
+    assert net.history.epoch == [1, 2]
+
+
+def test_a_learning_rate_beside_an_optimizer_with_its_own_is_refused(images, labels):
+    from batchnet import SGD
+
+    with pytest.raises(ValueError, match=r"learning_rate=0.5 beside optimizer=SGD\(learning_rate=0.01\), "
+                                         "which has its own: give one or the other"):
+        dense_net().fit(images, labels, epochs=1, learning_rate=0.5, optimizer=SGD(0.01), verbose=0)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: __import__("batchnet").Adam(0.01, epsilon=-1.0), "Adam: epsilon must be positive"),
+        (lambda: __import__("batchnet").Adam(0.01, epsilon=0.0), "Adam: epsilon must be positive"),
+        (lambda: __import__("batchnet").SGD(0.1, momentum=None), "SGD: momentum must be a finite number, got None"),
+        (lambda: __import__("batchnet").SGD(0.1, weight_decay=float("nan")),
+         "SGD: weight_decay must be a finite number, got nan"),
+    ],
+)
+def test_optimizers_refuse_bad_settings(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_a_network_dtype_of_none_is_refused_not_read_as_float64():
+    with pytest.raises(TypeError, match="NeuralNetwork: dtype must be float32 or float64, got None"):
+        NeuralNetwork(dtype=None)
+
+
+def test_a_layer_refuses_an_output_error_of_another_dtype(images):
+    layer = FCLayer(3)
+    output = layer.forward_propagation(images.reshape(4, -1))
+    with pytest.raises(TypeError, match="FCLayer: expected output error of dtype float32 like the output, got float64"):
+        layer.backward_propagation(np.ones_like(output, dtype=np.float64), 0.1)

@@ -1,7 +1,6 @@
 """The NeuralNetwork API: chaining, History, batched predict, dtypes, validation, optimizers."""
 
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -205,7 +204,7 @@ def test_optimizers_reduce_the_loss(optimizer):
     x, y = two_blobs()
     net = (NeuralNetwork().add(FCLayer(8)).add(ActivationLayer(relu, relu_prime)).add(FCLayer(2))
            .use(mse, mse_prime)
-           .fit(x, y, epochs=10, learning_rate=0.05, batch_size=8, seed=0, optimizer=optimizer, verbose=0))
+           .fit(x, y, epochs=10, batch_size=8, seed=0, optimizer=optimizer, verbose=0))
     losses = net.history.history["loss"]
     assert losses[-1] < 0.5 * losses[0]
 
@@ -253,9 +252,16 @@ def test_adam_first_step_matches_the_formula():
     np.testing.assert_allclose(after, before - step * m / (np.sqrt(v) + 1e-8), rtol=1e-12, atol=1e-15)
 
 
+class BareLayer:
+    """Just parameters and gradients (optimizers key their state by the layer object)."""
+
+    def __init__(self, **arrays):
+        self.__dict__.update(arrays)
+
+
 def test_momentum_accumulates_the_velocity_over_steps():
     parameter = np.array([1.0])
-    layer = SimpleNamespace(weights=parameter, gradients={"weights": np.array([2.0])})
+    layer = BareLayer(weights=parameter, gradients={"weights": np.array([2.0])})
     optimizer = SGD(0.1, momentum=0.5)
     optimizer.step([layer])
     optimizer.step([layer])
@@ -323,3 +329,76 @@ def test_ctrl_c_during_fit_keeps_the_model_and_the_finished_epochs(monkeypatch):
     assert all(not layer.reuse_buffers for layer in net.layers)
     predictions = net.predict(x)
     assert predictions.shape == (32, 3) and np.isfinite(predictions).all()
+
+
+# -- seeds, optimizers kept between fits, what a fit records ---------------------
+
+def initial_weights(**fit_keywords):
+    """The weights a seeded fit starts from (a learning rate too small to move float64 weights)."""
+    x, y = small_images(samples=16)
+    net = conv_net(dtype="float64")
+    net.fit(x, y, epochs=1, learning_rate=1e-30, seed=3, verbose=0, **{"batch_size": 4, **fit_keywords})
+    return [array.copy() for _, _, array in all_parameters(net)]
+
+
+@pytest.mark.parametrize("other", [{"shuffle": False}, {"validation_split": 0.25}, {"batch_size": 16}])
+def test_the_same_seed_draws_the_same_weights_whatever_the_shuffles_and_split(other):
+    reference = initial_weights()
+    for expected, got in zip(reference, initial_weights(**other)):
+        # the zero biases moved by ~1e-31 in one step; a different draw differs by ~1
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-20)
+
+
+def test_an_optimizer_used_again_starts_afresh_on_a_new_network():
+    x, y = two_blobs()
+    adam = Adam(0.01)
+    first = tanh_net().fit(x, y, epochs=1, batch_size=64, optimizer=adam, verbose=0)
+    second = tanh_net().fit(x, y, epochs=1, batch_size=64, optimizer=adam, verbose=0)
+    # one step on the second network: its moments are its own, not the first network's
+    assert all(state["t"] == 1 for layer in second.layers for state in adam.state.get(layer, {}).values())
+    assert len(adam.state) == 4
+    del first
+    assert len(adam.state) == 2  # the state of a network that is gone goes with it
+
+
+def test_an_optimizer_refuses_state_that_no_longer_fits_the_parameter():
+    x, y = two_blobs()
+    adam = Adam(0.01)
+    net = tanh_net().fit(x, y, epochs=1, optimizer=adam, verbose=0)
+    for layer in net.layers:
+        if hasattr(layer, "reset_parameters"):
+            layer.reset_parameters()
+    with pytest.raises(ValueError, match=r"FCLayer.weights: the optimizer holds m of shape \(2, 8\) for a "
+                                         r"parameter now of shape \(3, 8\); use a new optimizer"):
+        net.fit(np.hstack([x, x[:, :1]]), y, epochs=1, optimizer=adam, verbose=0)
+
+
+def test_a_new_fit_forgets_why_the_last_one_stopped_early():
+    x, y = two_blobs()
+    net = NeuralNetwork().add(FCLayer(2)).use(mse, mse_prime)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        net.fit(x * 1e3, y, epochs=3, learning_rate=1e6, verbose=0)
+    assert net.history.stopped_early is not None
+    net.layers[0].reset_parameters()  # new weights for a calm fit
+    net.fit(x, y, epochs=1, learning_rate=1e-3, verbose=0)
+    assert net.history.stopped_early is None
+
+
+def test_regression_targets_record_no_accuracy():
+    x, _ = two_blobs()
+    targets = np.stack([x.sum(axis=1), x[:, 0] - x[:, 1]], axis=1)  # two real outputs, not one-hot
+    net = NeuralNetwork().add(FCLayer(2)).use(mse, mse_prime)
+    net.fit(x, targets, epochs=2, learning_rate=0.01, validation_split=0.25, verbose=0)
+    assert sorted(net.history.history) == ["loss", "val_loss"]
+    assert sorted(net.evaluate(x, targets)) == ["loss"]
+
+
+def test_float64_targets_keep_a_float32_networks_backward_pass_in_float32():
+    x, y = small_images()
+    net = conv_net()
+    output = net.forward(x)
+    error = mse_prime(y.astype(np.float64), output)
+    assert mse(y.astype(np.float64), output).dtype == error.dtype == np.float32
+    for layer in reversed(net.layers):
+        error = layer.backward_propagation(error, 0.1)
+    assert all(array.dtype == np.float32 for _, _, array in all_parameters(net))

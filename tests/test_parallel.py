@@ -176,7 +176,7 @@ def test_a_replica_shares_the_parameters_and_none_of_the_state():
 def test_bad_thread_counts_are_refused(threads):
     x, y = images(4)
     net = small_cnn()
-    with pytest.raises(ValueError, match=f"threads must be a positive int or None, got {threads!r}"):
+    with pytest.raises(ValueError, match=f"threads must be a positive int, got {threads!r}"):
         net.fit(x, y, epochs=1, learning_rate=0.1, threads=threads, verbose=0)
     with pytest.raises(ValueError, match="threads must be a positive int"):
         net.predict(x, threads=threads)

@@ -187,6 +187,11 @@ class Layer:
                 f"{self.name}: expected output error of shape {self.output.shape}, "
                 f"got {output_error.shape}"
             )
+        if output_error.dtype != self.output.dtype:
+            raise TypeError(
+                f"{self.name}: expected output error of dtype {self.output.dtype} like the output, "
+                f"got {output_error.dtype}"
+            )
 
     def extra_repr(self):
         return ""
