@@ -557,7 +557,8 @@ def test_a_training_step_on_cupy_never_waits_for_the_device(cupy_backend):
     network.predict(rng.random((2, 12, 12, 1)))  # draws the weights on the host, uploads them
     optimizer = SGD(0.01)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=DeprecationWarning)
+        # CuPy warns (a plain UserWarning) that allow_synchronize is deprecated
+        warnings.filterwarnings("ignore", message="cupyx.allow_synchronize will be removed")
         with cupyx.allow_synchronize(False):
             output = network.forward(x)
             total_loss = network.loss(y, output) * len(x)

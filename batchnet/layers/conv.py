@@ -122,7 +122,7 @@ class ConvolutionalLayer(ParametricLayer):
             "weights": weights_gradient.reshape(self.weights.shape),
             # a row of ones times g: error_rows.sum(axis=0) walks the rows with
             # a strided inner loop and took 3.4 ms on B's first layer, this 0.7
-            "bias": self.xp.ones(len(error_rows), dtype=error_rows.dtype) @ error_rows,
+            "bias": self._ones(len(error_rows), error_rows.dtype) @ error_rows,
         }
         return input_error
 
@@ -162,13 +162,21 @@ class ConvolutionalLayer(ParametricLayer):
             storage = self._scratch_storage[name] = self.xp.empty(size, dtype=dtype)
         return storage[:size].reshape(shape)
 
+    def _ones(self, size, dtype):
+        """``size`` ones, from storage the layer keeps (filled once, not each step)."""
+        ones = self._scratch_storage.get("ones")
+        if ones is None or ones.size < size or ones.dtype != dtype:
+            ones = self._scratch_storage["ones"] = self.xp.ones(size, dtype=dtype)
+        return ones[:size]
+
     def _weights_gradient(self, columns, errors, images):
         """cols^T g for one chunk."""
-        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1:
+        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1 and self.backend.name == "numpy":
             # a small kernel makes cols^T g one product with a huge inner
-            # dimension (rows of the chunk), which BLAS runs slowly (and, on
+            # dimension (rows of the chunk), which CPU BLAS runs slowly (and, on
             # a busy machine, threads stall on); per image the products are
-            # small and single-threaded, and their sum is the same gradient
+            # small and single-threaded, and their sum is the same gradient.
+            # cuBLAS takes the one product as it is.
             per_image = self.xp.matmul(
                 columns.reshape(images, -1, columns.shape[1]).transpose(0, 2, 1),
                 errors.reshape(images, -1, errors.shape[1]),
