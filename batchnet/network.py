@@ -125,6 +125,8 @@ class NeuralNetwork:
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
         epochs = _count(epochs, "epochs", "fit", minimum=0)
+        if verbose not in (0, 1, 2) or isinstance(verbose, float):
+            raise ValueError(f"NeuralNetwork.fit: verbose must be 0, 1 or 2, got {verbose!r}")
         batch_size = _count(batch_size, "batch_size", "fit")
         if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
                 or not 0 <= validation_split < 1):

@@ -7,6 +7,8 @@ Each ``fit`` draws its initial weights and batch order from one generator:
 else from the operating system's entropy.
 """
 
+import numbers
+
 import numpy as np
 
 _seed_source = None
@@ -15,13 +17,20 @@ _seed_source = None
 def set_seed(seed):
     """Make every later unseeded ``fit``, ``predict`` and layer initialisation repeatable."""
     global _seed_source
-    _seed_source = None if seed is None else np.random.default_rng(seed)
+    _seed_source = None if seed is None else np.random.default_rng(_checked(seed))
+
+
+def _checked(seed):
+    # NumPy's own message for a bad seed ("expected non-negative integer") names no seed
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
+    return int(seed)
 
 
 def new_generator(seed=None):
     """A generator seeded with ``seed``, else from :func:`set_seed`'s source, else from entropy."""
     if seed is not None:
-        return np.random.default_rng(seed)
+        return np.random.default_rng(_checked(seed))
     if _seed_source is not None:
         return np.random.default_rng(_seed_source.integers(2**63))
     return np.random.default_rng()

@@ -393,3 +393,19 @@ def test_a_layer_refuses_an_output_error_of_another_dtype(images):
     output = layer.forward_propagation(images.reshape(4, -1))
     with pytest.raises(TypeError, match="FCLayer: expected output error of dtype float32 like the output, got float64"):
         layer.backward_propagation(np.ones_like(output, dtype=np.float64), 0.1)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_a_bad_seed_is_named_in_the_error(seed, images, labels):
+    from batchnet import set_seed
+
+    with pytest.raises(ValueError, match=f"seed: expected a non-negative int, got {seed!r}"):
+        dense_net().fit(images, labels, epochs=1, learning_rate=0.1, verbose=0, seed=seed)
+    with pytest.raises(ValueError, match="seed: expected a non-negative int"):
+        set_seed(seed)
+
+
+@pytest.mark.parametrize("verbose", [3, -1, 1.0, "1"])
+def test_fit_refuses_a_verbose_level_it_does_not_have(verbose, images, labels):
+    with pytest.raises(ValueError, match=f"verbose must be 0, 1 or 2, got {verbose!r}"):
+        dense_net().fit(images, labels, epochs=1, learning_rate=0.1, verbose=verbose)
