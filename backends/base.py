@@ -11,8 +11,8 @@ class BackendUnavailable(RuntimeError):
     """Raised when a backend is asked for on a machine where it cannot run."""
 
 
-def pair(value, name):
-    """``value`` as a pair of non-negative ints: ``3 -> (3, 3)``, ``(1, 2) -> (1, 2)``."""
+def pair(value, name, non_negative=True):
+    """``value`` as a pair of ints: ``3 -> (3, 3)``, ``(1, 2) -> (1, 2)``; non-negative unless told."""
     if isinstance(value, (int,)) and not isinstance(value, bool):
         result = (value, value)
     elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
@@ -21,9 +21,21 @@ def pair(value, name):
         result = (int(value[0]), int(value[1]))
     else:
         raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if min(result) < 0:
+    if non_negative and min(result) < 0:
         raise ValueError(f"{name}: expected non-negative values, got {value!r}")
     return result
+
+
+def window_arguments(owner, kernel, stride, padding, kernel_name):
+    """A sliding window's ints-or-pairs, checked, as ``(rows, cols)`` pairs: kernel and stride
+    at least 1, padding at least 0. ``owner`` and ``kernel_name`` name them in errors."""
+    kernel_pair = pair(kernel, f"{owner} {kernel_name}", non_negative=False)
+    stride_pair = pair(stride, f"{owner} stride", non_negative=False)
+    if min(stride_pair) < 1:
+        raise ValueError(f"{owner}: stride must be at least 1, got {stride!r}")
+    if min(kernel_pair) < 1:
+        raise ValueError(f"{owner}: {kernel_name} must be at least 1x1, got {kernel!r}")
+    return kernel_pair, stride_pair, pair(padding, f"{owner} padding")
 
 
 def output_size(size, kernel, stride, padding):

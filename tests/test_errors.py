@@ -243,8 +243,10 @@ def test_mse_called_directly_with_class_indices_says_so():
         (lambda: ConvolutionalLayer(2, (3, 3), stride=(1, 0)), r"ConvolutionalLayer: stride must be at least 1, got \(1, 0\)"),
         (lambda: MaxPoolingLayer((2, 2), stride=0), "MaxPoolingLayer: stride must be at least 1, got 0"),
         (lambda: AveragePoolingLayer((2, 2), stride=(0, 2)), r"AveragePoolingLayer: stride must be at least 1, got \(0, 2\)"),
+        (lambda: ConvolutionalLayer(2, (3, 3), stride=-1), "ConvolutionalLayer: stride must be at least 1, got -1"),
+        (lambda: MaxPoolingLayer((2, -2)), r"MaxPoolingLayer: pool_shape must be at least 1x1, got \(2, -2\)"),
     ],
-    ids=["conv", "conv-pair", "max-pool", "avg-pool-pair"],
+    ids=["conv", "conv-pair", "max-pool", "avg-pool-pair", "conv-negative", "max-pool-negative-shape"],
 )
 def test_stride_zero_is_rejected_by_the_constructor(make, message):
     with pytest.raises(ValueError, match=message):

@@ -8,7 +8,7 @@ between im2col and the products; backward makes them again, which cost less
 than storing batch-sized columns.
 """
 
-from backends.base import pair, window_geometry
+from backends.base import window_arguments, window_geometry
 from batchnet.layers.parametric import ParametricLayer
 
 
@@ -36,18 +36,11 @@ class ConvolutionalLayer(ParametricLayer):
             )
         super().__init__(dtype, weight_initializer, bias_initializer)
         self.filters_count = filters_count
-        self.filter_shape = pair(filter_shape, "ConvolutionalLayer filter_shape")
-        self.padding = pair(padding, "ConvolutionalLayer padding")
-        self.stride = pair(stride, "ConvolutionalLayer stride")
+        self.filter_shape, self.stride, self.padding = window_arguments(
+            "ConvolutionalLayer", filter_shape, stride, padding, "filter_shape")
         self._columns = None
         self._columns_range = None  # the images whose columns self._columns holds
         self._scratch_storage = {}
-        if min(self.stride) < 1:
-            raise ValueError(f"ConvolutionalLayer: stride must be at least 1, got {stride!r}")
-        if min(self.filter_shape) < 1:
-            raise ValueError(
-                f"ConvolutionalLayer: filter_shape must be at least 1x1, got {filter_shape!r}"
-            )
 
     def parameter_shapes(self, input_data):
         kh, kw = self.filter_shape

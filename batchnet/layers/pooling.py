@@ -1,6 +1,6 @@
 """Max and average pooling over NHWC batches."""
 
-from backends.base import pair, window_geometry
+from backends.base import window_arguments, window_geometry
 from batchnet.layers.base import Layer
 
 
@@ -13,16 +13,12 @@ class PoolingLayer(Layer):
 
     def __init__(self, pool_shape=(2, 2), stride=2, padding=(0, 0)):
         super().__init__()
-        self.pool_shape = pair(pool_shape, f"{self.name} pool_shape")
-        self.stride = pair(stride, f"{self.name} stride")
-        self.padding = pair(padding, f"{self.name} padding")
-        if min(self.stride) < 1:
-            raise ValueError(f"{self.name}: stride must be at least 1, got {stride!r}")
-        if min(self.pool_shape) < 1:
-            raise ValueError(f"{self.name}: pool_shape must be at least 1x1, got {pool_shape!r}")
+        self.pool_shape, self.stride, self.padding = window_arguments(
+            self.name, pool_shape, stride, padding, "pool_shape")
         if any(p > k // 2 for p, k in zip(self.padding, self.pool_shape)):
             raise ValueError(
                 f"{self.name}: padding must be at most half the pool {self.pool_shape}, "
+                f"at most {tuple(k // 2 for k in self.pool_shape)}, "
                 f"got {self.padding}"
             )
 

@@ -10,7 +10,7 @@ computed with the weights the forward pass used.
 
 import numpy as np
 
-from backends.base import output_size, pair
+from backends.base import output_size
 
 
 class Layer:
@@ -78,18 +78,6 @@ def as_image(sample, layer_name):
     if sample.ndim != 3:
         raise ValueError(f"{layer_name}: expected one sample (H, W, C), got shape {sample.shape}")
     return sample
-
-
-def window_arguments(layer_name, kernel, stride, padding, kernel_name):
-    """The tutorial's ints-or-pairs as checked ``(rows, cols)`` pairs."""
-    kernel = pair(kernel, f"{layer_name} {kernel_name}")
-    stride = pair(stride, f"{layer_name} stride")
-    padding = pair(padding, f"{layer_name} padding")
-    if min(stride) < 1:
-        raise ValueError(f"{layer_name}: stride must be at least 1, got {stride}")
-    if min(kernel) < 1:
-        raise ValueError(f"{layer_name}: {kernel_name} must be at least 1x1, got {kernel}")
-    return kernel, stride, padding
 
 
 def output_positions(layer_name, image, kernel, stride, padding):

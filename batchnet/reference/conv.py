@@ -8,13 +8,13 @@ is cropped at the end (B18). A bias per filter is added.
 
 import numpy as np
 
+from backends.base import window_arguments
 from batchnet.reference.base import (
     ParametricLayer,
     as_image,
     crop_padding,
     output_positions,
     pad_image,
-    window_arguments,
     window_positions,
 )
 

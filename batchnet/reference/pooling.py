@@ -9,6 +9,7 @@ and the input error is cropped back to the input's shape (B32).
 
 import numpy as np
 
+from backends.base import window_arguments
 from batchnet.reference.base import (
     Layer,
     as_image,
@@ -16,7 +17,6 @@ from batchnet.reference.base import (
     output_positions,
     pad_image,
     padded_zeros,
-    window_arguments,
     window_positions,
 )
 
@@ -36,6 +36,7 @@ class PoolingLayer(Layer):
         if any(p > k // 2 for p, k in zip(self.padding, self.pool_shape)):
             raise ValueError(
                 f"{self.name}: padding must be at most half the pool {self.pool_shape}, "
+                f"at most {tuple(k // 2 for k in self.pool_shape)}, "
                 f"got {self.padding}"
             )
 
