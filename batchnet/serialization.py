@@ -9,7 +9,8 @@ to a temporary file that is renamed over the target only once complete.
 
 import json
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
 from pathlib import Path
 
@@ -53,7 +54,9 @@ class ModelFileError(ValueError):
 def save_model(network, path):
     """Write ``network`` (architecture, loss, dtype and weights) to ``path`` as one ``.npz``.
 
-    An existing file at ``path`` is replaced only once the new one is complete.
+    An existing file at ``path`` is replaced only once the new one is complete
+    and on disk, and keeps its permissions; a new file gets the usual ones
+    (``0o666`` less the umask).
     """
     path = Path(path)
     architecture = {
@@ -70,14 +73,7 @@ def save_model(network, path):
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
             arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    _write_atomically(path, arrays)
 
 
 def load_model(path, backend=None):
@@ -125,6 +121,31 @@ def _registered_name(registry, functions, what):
         f"save_model: the {what} {functions[0].__name__} is not one of {sorted(registry)}; "
         "only registered functions can be saved"
     )
+
+
+def _write_atomically(path, arrays):
+    """``np.savez`` to a new file beside ``path``, renamed over it once complete and on disk."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    # created like any new file (0o666 less the umask, applied by the system), not
+    # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as output:
+            np.savez(output, **arrays)
+            output.flush()
+            if mode is not None:
+                os.fchmod(output.fileno(), mode)
+            # on disk before the rename: else a crash soon after it could leave an
+            # empty file where the model was
+            os.fsync(output.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _sample_shape(network):

@@ -1,6 +1,8 @@
 """save_model / load_model: one .npz, JSON architecture plus weights, no pickle, no code run."""
 
 import json
+import os
+import stat
 import zipfile
 
 import numpy as np
@@ -286,3 +288,29 @@ def test_network_save_and_load_methods_round_trip(tmp_path):
            .use(mse, mse_prime).fit(x, y, epochs=1, learning_rate=0.1, verbose=0, seed=0))
     assert net.save(tmp_path / "net.npz") is net
     np.testing.assert_array_equal(NeuralNetwork.load(tmp_path / "net.npz").predict(x), net.predict(x))
+
+
+def test_saving_over_a_file_keeps_its_permissions(tmp_path):
+    target = tmp_path / "model.npz"
+    target.write_bytes(b"the user's earlier model")
+    target.chmod(0o604)
+    save_model(tutorial_mlp(), target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o604
+
+
+def test_a_new_file_gets_the_permissions_the_umask_allows(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        save_model(tutorial_mlp(), tmp_path / "model.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "model.npz").stat().st_mode) == 0o640
+
+
+def test_the_file_is_on_disk_before_it_replaces_the_target(tmp_path, monkeypatch):
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", lambda *paths: events.append("replace") or real_replace(*paths))
+    save_model(tutorial_mlp(), tmp_path / "model.npz")
+    assert events == ["fsync", "replace"]
