@@ -7,6 +7,7 @@ checked against the architecture before the network is returned. A save goes
 to a temporary file that is renamed over the target only once complete.
 """
 
+import errno
 import json
 import os
 import secrets
@@ -56,9 +57,14 @@ def save_model(network, path):
 
     An existing file at ``path`` is replaced only once the new one is complete
     and on disk, and keeps its permissions; a new file gets the usual ones
-    (``0o666`` less the umask).
+    (``0o666`` less the umask). Errors name ``path``, never the temporary file.
     """
-    path = Path(path)
+    if not isinstance(network, NeuralNetwork):
+        swapped = " (the arguments are the other way round)" if isinstance(path, NeuralNetwork) else ""
+        raise TypeError(
+            f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
+        )
+    path = _target_path(path)
     architecture = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -123,6 +129,22 @@ def _registered_name(registry, functions, what):
     )
 
 
+def _target_path(path):
+    """``path`` as a ``Path`` to a file that can be written, or an error that names it."""
+    try:
+        text = os.fsdecode(path)
+    except TypeError:
+        raise TypeError(f"save_model: path must be a str or os.PathLike, got {type(path).__name__}") from None
+    target = Path(text)
+    # Path() drops a trailing slash, which says the user meant a folder
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "save_model needs a file path, not a folder", text)
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot save {text}: no such folder", str(folder))
+    return target
+
+
 def _write_atomically(path, arrays):
     """``np.savez`` to a new file beside ``path``, renamed over it once complete and on disk."""
     try:
@@ -143,8 +165,11 @@ def _write_atomically(path, arrays):
             # empty file where the model was
             os.fsync(output.fileno())
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno is not None:
+            # the user never named the temporary file: say what happened to their path
+            raise type(error)(error.errno, error.strerror, str(path)) from None
         raise
 
 

@@ -1,5 +1,6 @@
 """save_model / load_model: one .npz, JSON architecture plus weights, no pickle, no code run."""
 
+import errno
 import json
 import os
 import stat
@@ -314,3 +315,54 @@ def test_the_file_is_on_disk_before_it_replaces_the_target(tmp_path, monkeypatch
     monkeypatch.setattr(os, "replace", lambda *paths: events.append("replace") or real_replace(*paths))
     save_model(tutorial_mlp(), tmp_path / "model.npz")
     assert events == ["fsync", "replace"]
+
+
+def test_a_failed_write_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    def disk_full(file, **arrays):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(np, "savez", disk_full)
+    with pytest.raises(OSError, match="No space left") as error:
+        save_model(tutorial_mlp(), tmp_path / "model.npz")
+    assert error.value.filename == str(tmp_path / "model.npz")
+    assert ".part" not in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    def refused(source, target):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(source), str(target))
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(PermissionError) as error:
+        save_model(tutorial_mlp(), tmp_path / "model.npz")
+    assert str(error.value) == f"[Errno {errno.EACCES}] {os.strerror(errno.EACCES)}: '{tmp_path / 'model.npz'}'"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_onto_a_folder_fails_and_leaves_it_as_it_was(tmp_path):
+    folder = tmp_path / "model.npz"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("kept")
+    with pytest.raises(IsADirectoryError, match=f"not a folder: '{folder}'"):
+        save_model(tutorial_mlp(), folder)
+    assert [path.name for path in tmp_path.iterdir()] == ["model.npz"]
+    assert [path.name for path in folder.iterdir()] == ["notes.txt"]
+
+
+def test_a_path_ending_in_a_slash_names_a_folder_not_a_file(tmp_path):
+    with pytest.raises(IsADirectoryError, match="not a folder: '.*new/'"):
+        save_model(tutorial_mlp(), f"{tmp_path}/new/")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_folder_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"no such folder: '{tmp_path / 'missing'}'"):
+        save_model(tutorial_mlp(), tmp_path / "missing" / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_swapped_arguments_are_a_type_error(tmp_path):
+    with pytest.raises(TypeError, match="expected a NeuralNetwork first, got str .the arguments are the other way round"):
+        save_model(str(tmp_path / "model.npz"), tutorial_mlp())
+    assert list(tmp_path.iterdir()) == []
