@@ -64,13 +64,15 @@ def save_model(network, path):
         raise TypeError(
             f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
         )
+    input_shape = _sample_shape(network)
+    _check_loadable(network, trained=input_shape is not None)
     path = _target_path(path)
     architecture = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "dtype": network.dtype.name,
         "loss": None,
-        "input_shape": _sample_shape(network),
+        "input_shape": input_shape,
         "layers": [_layer_description(layer) for layer in network.layers],
     }
     if network.loss is not None:
@@ -127,6 +129,19 @@ def _registered_name(registry, functions, what):
         f"save_model: the {what} {functions[0].__name__} is not one of {sorted(registry)}; "
         "only registered functions can be saved"
     )
+
+
+def _check_loadable(network, trained):
+    """Refuse what load_model would refuse, so that no save writes a file that cannot be read back."""
+    if not network.layers:
+        raise ValueError("save_model: cannot save: the network has no layers")
+    for index, layer in enumerate(network.layers):
+        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained)
+        if missing:
+            raise ValueError(
+                f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
+                "train or predict once before saving, or save before training"
+            )
 
 
 def _target_path(path):
@@ -280,11 +295,11 @@ def _checked_array(path, key, array, dtype):
 def _check_parameter_shapes(path, index, layer, trained):
     """Weights must be all there in a trained model, and fit the layer's own arguments."""
     parameters = layer.parameters()
-    if not layer.parameter_names or (not parameters and not trained):
-        return
-    missing = [name for name in layer.parameter_names if name not in parameters]
+    missing = _missing_parameters(layer.parameter_names, parameters, trained)
     if missing:
         raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
+    if not parameters:
+        return
     weights, bias = parameters["weights"], parameters["bias"]
     if isinstance(layer, FCLayer):
         expected_weights = (weights.shape[0] if weights.ndim == 2 else "in", layer.output_size)
@@ -298,6 +313,17 @@ def _check_parameter_shapes(path, index, layer, trained):
             raise ModelFileError(
                 f"{path}: layer {index} ({layer.name}) expects {name} of shape {expected}, got {array.shape}"
             )
+
+
+def _missing_parameters(names, present, trained):
+    """Those of ``names`` not in ``present`` where a model file needs them, for saving and loading alike.
+
+    A layer has all its parameters or none (not trained yet), and all of them
+    once the network has run (``trained``: its input shape is known).
+    """
+    if not present and not trained:
+        return []
+    return [name for name in names if name not in present]
 
 
 def _check_runs(path, network, input_shape):

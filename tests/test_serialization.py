@@ -366,3 +366,35 @@ def test_swapped_arguments_are_a_type_error(tmp_path):
     with pytest.raises(TypeError, match="expected a NeuralNetwork first, got str .the arguments are the other way round"):
         save_model(str(tmp_path / "model.npz"), tutorial_mlp())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_network_without_layers_is_not_saved(tmp_path):
+    with pytest.raises(ValueError, match="cannot save: the network has no layers"):
+        save_model(NeuralNetwork().use(mse, mse_prime), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_trained_network_with_a_reset_layer_is_not_saved(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    network.layers[5].reset_parameters()
+    target = tmp_path / "model.npz"
+    target.write_bytes(b"the user's earlier model")
+    with pytest.raises(ValueError, match=r"layer 5 \(FCLayer\) has no weights or bias yet: train or predict once"):
+        save_model(network, target)
+    assert target.read_bytes() == b"the user's earlier model"
+
+
+def test_a_reset_layer_that_ran_again_saves_and_loads(tmp_path):
+    network, x = trained(every_layer_network("float32"))
+    network.layers[5].reset_parameters()
+    expected = network.predict(x)
+    save_model(network, tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz").predict(x), expected)
+
+
+def test_a_layer_with_weights_but_no_bias_is_not_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights = np.zeros((4, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"layer 0 \(FCLayer\) has no bias yet"):
+        save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
