@@ -27,8 +27,10 @@ from batchnet.layers import (
     FlattenLayer,
     MaxPoolingLayer,
 )
+from batchnet.layers.parametric import ParametricLayer
 from batchnet.losses import LOSSES
 from batchnet.network import NeuralNetwork
+from batchnet.random import new_generator
 
 FORMAT = "batchnet-model"
 FORMAT_VERSION = 1
@@ -103,20 +105,28 @@ def load_model(path, backend=None):
     layers = architecture.get("layers")
     if not isinstance(layers, list) or not layers:
         raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
-    for index, description in enumerate(layers):
-        layer = _build_layer(path, index, description, dtype)
+    layers = [_build_layer(path, index, description, dtype) for index, description in enumerate(layers)]
+    sample = None
+    if input_shape is not None:
+        # the check run below binds the layers as predict would, with one generator
+        rng = new_generator()
+        for layer in layers:
+            layer.bind(network.backend, rng)
+        sample = network.backend.xp.zeros([1, *input_shape], dtype=dtype)
+    for index, layer in enumerate(layers):
         for name in layer.parameter_names:
             key = f"layer{index}.{name}"
             if key in arrays:
                 values = _checked_array(path, key, arrays.pop(key), dtype)
                 setattr(layer, name, network.backend.asarray(values, dtype=dtype))
-        _check_parameter_shapes(path, index, layer, trained=input_shape is not None)
+        _check_parameter_shapes(path, index, layer, None if sample is None else sample.shape[1:])
         network.add(layer)
+        if sample is not None:
+            sample = _check_runs(path, layer, sample)
     if arrays:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)}")
     if architecture["loss"] is not None:
         network.use(*_lookup(path, LOSSES, architecture["loss"], "loss"))
-    _check_runs(path, network, input_shape)
     return network
 
 
@@ -266,7 +276,7 @@ def _build_layer(path, index, description, dtype):
         if "activation" not in arguments:
             raise ModelFileError(f"{where}: ActivationLayer needs an activation")
         return ActivationLayer(*arguments["activation"])
-    if layer_type in (FCLayer, ConvolutionalLayer):
+    if issubclass(layer_type, ParametricLayer):
         arguments["dtype"] = dtype
     try:
         return layer_type(**arguments)
@@ -292,27 +302,34 @@ def _checked_array(path, key, array, dtype):
     return array
 
 
-def _check_parameter_shapes(path, index, layer, trained):
-    """Weights must be all there in a trained model, and fit the layer's own arguments."""
+def _check_parameter_shapes(path, index, layer, sample_shape):
+    """The layer's parameters must be all there once it ran, and of the shapes it expects.
+
+    ``sample_shape`` is the shape of the samples that reach the layer, where
+    the file records the network's input shape; without it only the sizes
+    that the layer's own arguments fix are known.
+    """
     parameters = layer.parameters()
-    missing = _missing_parameters(layer.parameter_names, parameters, trained)
+    missing = _missing_parameters(layer.parameter_names, parameters, trained=sample_shape is not None)
     if missing:
         raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
     if not parameters:
         return
-    weights, bias = parameters["weights"], parameters["bias"]
-    if isinstance(layer, FCLayer):
-        expected_weights = (weights.shape[0] if weights.ndim == 2 else "in", layer.output_size)
-        expected_bias = (layer.output_size,)
-    else:
-        channels = weights.shape[2] if weights.ndim == 4 else "C"
-        expected_weights = (*layer.filter_shape, channels, layer.filters_count)
-        expected_bias = (layer.filters_count,)
-    for name, array, expected in (("weights", weights, expected_weights), ("bias", bias, expected_bias)):
-        if tuple(array.shape) != expected:
+    expected_shapes = layer.expected_parameter_shapes(sample_shape)
+    for name, array in parameters.items():
+        expected, actual = expected_shapes[name], tuple(array.shape)
+        if len(actual) == len(expected) and all(size in (None, got) for size, got in zip(expected, actual)):
+            continue
+        where = f"{path}: layer {index} ({layer.name})"
+        if sample_shape is None:
             raise ModelFileError(
-                f"{path}: layer {index} ({layer.name}) expects {name} of shape {expected}, got {array.shape}"
+                f"{where} expects {name} of shape {str(expected).replace('None', '?')}, got {actual} "
+                "(? follows from the input, whose shape the file does not record)"
             )
+        raise ModelFileError(
+            f"{where} expects {name} of shape {expected} for input samples of shape {tuple(sample_shape)}, "
+            f"got {actual}: the saved weights and layers do not fit together"
+        )
 
 
 def _missing_parameters(names, present, trained):
@@ -326,11 +343,9 @@ def _missing_parameters(names, present, trained):
     return [name for name in names if name not in present]
 
 
-def _check_runs(path, network, input_shape):
-    """Run one zero sample through the network, so mismatched layers fail here, not later."""
-    if input_shape is None:
-        return
+def _check_runs(path, layer, sample):
+    """``layer``'s output for a zero ``sample``, so that mismatched layers fail here, not later."""
     try:
-        network.predict(np.zeros([1, *input_shape], dtype=network.dtype))
+        return layer.forward_propagation(sample)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: the saved layers do not fit together ({error})") from None

@@ -23,6 +23,8 @@ from batchnet import (
     relu,
     relu_prime,
 )
+from batchnet import serialization
+from batchnet.layers.parametric import ParametricLayer
 from batchnet.models import standard_cnn, tutorial_cnn, tutorial_mlp
 from batchnet.serialization import ModelFileError, load_model, save_model
 
@@ -398,3 +400,49 @@ def test_a_layer_with_weights_but_no_bias_is_not_saved(tmp_path):
     with pytest.raises(ValueError, match=r"layer 0 \(FCLayer\) has no bias yet"):
         save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_wrong_weights_shape_is_reported_against_the_shape_the_architecture_gives(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, **{"layer5.weights": np.zeros((7, 7), dtype=np.float32)})
+    with pytest.raises(ModelFileError, match=r"layer 5 \(FCLayer\) expects weights of shape \(24, 4\) "
+                                             r"for input samples of shape \(24,\), got \(7, 7\)"):
+        load_model(path)
+
+
+def test_without_an_input_shape_the_sizes_the_layer_fixes_are_still_checked(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    rewrite(path, dict(architecture_of(path), input_shape=None), **{"layer5.weights": np.zeros((7, 5), dtype=np.float32)})
+    with pytest.raises(ModelFileError, match=r"layer 5 \(FCLayer\) expects weights of shape \(\?, 4\), got \(7, 5\)"):
+        load_model(path)
+
+
+class ScaleLayer(ParametricLayer):
+    """A parametric layer that is neither dense nor convolutional: ``y = x * w + b`` per feature."""
+
+    def parameter_shapes(self, input_data):
+        features = input_data.shape[-1]
+        return (features,), (features,), 1, 1
+
+    def forward(self, input_data):
+        return input_data * self.weights + self.bias
+
+    def backward(self, output_error, need_input_error=True):
+        self.gradients = {"weights": (self.input * output_error).sum(axis=0), "bias": output_error.sum(axis=0)}
+        return output_error * self.weights if need_input_error else None
+
+
+def test_any_parametric_layer_is_checked_against_its_own_parameter_shapes(tmp_path, monkeypatch):
+    monkeypatch.setitem(serialization.LAYER_ARGUMENTS, ScaleLayer, ("weight_initializer", "bias_initializer"))
+    monkeypatch.setitem(serialization.LAYER_TYPES, "ScaleLayer", ScaleLayer)
+    network, x = trained(NeuralNetwork().add(ScaleLayer()).use(mse, mse_prime), shape=(6, 4), classes=4)
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    np.testing.assert_array_equal(load_model(path).predict(x), network.predict(x))
+    rewrite(path, **{"layer0.weights": np.zeros(3, dtype=np.float32)})
+    with pytest.raises(ModelFileError, match=r"layer 0 \(ScaleLayer\) expects weights of shape \(4,\)"):
+        load_model(path)
