@@ -194,9 +194,12 @@ def _write_atomically(path, arrays):
     except FileNotFoundError:
         mode = None
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
-    # created like any new file (0o666 less the umask, applied by the system), not
-    # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        # created like any new file (0o666 less the umask, applied by the system), not
+        # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise _about(path, error) from None
     try:
         with os.fdopen(handle, "wb") as output:
             np.savez(output, **arrays)
@@ -210,9 +213,13 @@ def _write_atomically(path, arrays):
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError) and error.errno is not None:
-            # the user never named the temporary file: say what happened to their path
-            raise type(error)(error.errno, error.strerror, str(path)) from None
+            raise _about(path, error) from None
         raise
+
+
+def _about(path, error):
+    """The OSError ``error`` of the temporary file, told of ``path``: the user never named the other."""
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _sample_shape(network):

@@ -344,6 +344,16 @@ def test_a_failed_rename_names_the_users_path_not_the_temporary_file(tmp_path, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_folder_that_refuses_new_files_is_reported_with_the_users_path(tmp_path, monkeypatch):
+    def refused(path, flags, mode=0o777):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(os, "open", refused)
+    with pytest.raises(PermissionError) as error:
+        save_model(tutorial_mlp(), tmp_path / "model.npz")
+    assert str(error.value) == f"[Errno {errno.EACCES}] {os.strerror(errno.EACCES)}: '{tmp_path / 'model.npz'}'"
+
+
 def test_saving_onto_a_folder_fails_and_leaves_it_as_it_was(tmp_path):
     folder = tmp_path / "model.npz"
     folder.mkdir()
