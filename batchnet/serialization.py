@@ -2,15 +2,22 @@
 
 Nothing is pickled, and loading runs no code from the file: the JSON names
 layer types, activations, losses and initializers, and each name is looked up
-in a fixed registry; the arrays are read with ``allow_pickle=False`` and
-checked against the architecture before the network is returned. A save goes
+in a fixed registry. The archive's member names and each array's ``.npy``
+header (shape, dtype) are checked against the architecture before any data is
+read, so a small hostile file cannot make a load allocate much more than the
+model it describes; arrays are read with ``allow_pickle=False``. A save goes
 to a temporary file that is renamed over the target only once complete.
 """
 
+import errno
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
 import zipfile
+import zlib
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +32,34 @@ from batchnet.layers import (
     FlattenLayer,
     MaxPoolingLayer,
 )
+from batchnet.layers.parametric import ParametricLayer
 from batchnet.losses import LOSSES
 from batchnet.network import NeuralNetwork
+from batchnet.random import new_generator
 
 FORMAT = "batchnet-model"
 FORMAT_VERSION = 1
 ARCHITECTURE_KEY = "architecture"
 DTYPES = ("float32", "float64")
+
+# The most elements one sample may have at a layer's input: 2**26 is a 4K RGB
+# image (25M) with room to spare, 512 MiB in float64. The check run of a load
+# makes a zero sample of the recorded input shape, and a hostile file could
+# otherwise ask for petabytes. A sample is (features,) or (H, W, C): eight axes
+# are plenty, and keep the shape within what NumPy can make.
+MAX_SAMPLE_ELEMENTS = 1 << 26
+MAX_SAMPLE_AXES = 8
+MAX_SAMPLE_AXIS_SIZE = 1 << 16
+# A model of these layers takes a few thousand characters of JSON; the bound
+# stops a file from having a huge description read and parsed.
+MAX_ARCHITECTURE_CHARACTERS = 1 << 20
+NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+# what reading a corrupt zip member or .npy array raises (a RecursionError is a RuntimeError)
+READ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
+               zipfile.BadZipFile, zlib.error)
 
 # For each layer type that can be saved: the constructor arguments stored in the JSON.
 LAYER_ARGUMENTS = {
@@ -53,15 +81,24 @@ class ModelFileError(ValueError):
 def save_model(network, path):
     """Write ``network`` (architecture, loss, dtype and weights) to ``path`` as one ``.npz``.
 
-    An existing file at ``path`` is replaced only once the new one is complete.
+    An existing file at ``path`` is replaced only once the new one is complete
+    and on disk, and keeps its permissions; a new file gets the usual ones
+    (``0o666`` less the umask). Errors name ``path``, never the temporary file.
     """
-    path = Path(path)
+    if not isinstance(network, NeuralNetwork):
+        swapped = " (the arguments are the other way round)" if isinstance(path, NeuralNetwork) else ""
+        raise TypeError(
+            f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
+        )
+    input_shape = _sample_shape(network)
+    _check_loadable(network, trained=input_shape is not None)
+    path = _target_path(path)
     architecture = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "dtype": network.dtype.name,
         "loss": None,
-        "input_shape": _sample_shape(network),
+        "input_shape": input_shape,
         "layers": [_layer_description(layer) for layer in network.layers],
     }
     if network.loss is not None:
@@ -70,49 +107,43 @@ def save_model(network, path):
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
             arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    _write_atomically(path, arrays)
 
 
 def load_model(path, backend=None):
     """The network saved at ``path``, on ``backend`` (default: as ``NeuralNetwork``'s)."""
     path = Path(path)
-    if path.is_file() and not zipfile.is_zipfile(path):
-        # np.load would try other formats and suggest unpickling: say plainly what is wrong
-        raise ModelFileError(f"{path}: not a readable batchnet model file (not a .npz archive)")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ModelFileError(f"{path}: not a readable batchnet model file ({error})") from None
-    architecture = _read_architecture(path, arrays)
-    dtype, input_shape = architecture["dtype"], architecture["input_shape"]
-    network = NeuralNetwork(backend=backend, dtype=dtype)
-    layers = architecture.get("layers")
-    if not isinstance(layers, list) or not layers:
-        raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
-    for index, description in enumerate(layers):
-        layer = _build_layer(path, index, description, dtype)
-        for name in layer.parameter_names:
-            key = f"layer{index}.{name}"
-            if key in arrays:
-                values = _checked_array(path, key, arrays.pop(key), dtype)
+    with _open_archive(path) as archive:
+        members = _members(path, archive)
+        architecture = _read_architecture(path, archive, members.pop(ARCHITECTURE_KEY, None))
+        dtype, input_shape = architecture["dtype"], architecture["input_shape"]
+        network = NeuralNetwork(backend=backend, dtype=dtype)
+        layers = architecture.get("layers")
+        if not isinstance(layers, list) or not layers:
+            raise ModelFileError(f"{path}: 'layers' must be a non-empty list")
+        layers = [_build_layer(path, index, description, dtype) for index, description in enumerate(layers)]
+        unexpected = set(members) - {
+            _parameter_key(index, name) for index, layer in enumerate(layers) for name in layer.parameter_names
+        }
+        if unexpected:
+            raise ModelFileError(f"{path}: unexpected arrays {sorted(unexpected)}")
+        sample = None
+        if input_shape is not None:
+            # the check run below binds the layers as predict would, with one generator
+            rng = new_generator()
+            for layer in layers:
+                layer.bind(network.backend, rng)
+            sample = network.backend.xp.zeros([1, *input_shape], dtype=dtype)
+        for index, layer in enumerate(layers):
+            sample_shape = None if sample is None else sample.shape[1:]
+            parameters = _read_parameters(path, archive, members, index, layer, dtype, sample_shape)
+            for name, values in parameters.items():
                 setattr(layer, name, network.backend.asarray(values, dtype=dtype))
-        _check_parameter_shapes(path, index, layer, trained=input_shape is not None)
-        network.add(layer)
-    if arrays:
-        raise ModelFileError(f"{path}: unexpected arrays {sorted(arrays)}")
+            network.add(layer)
+            if sample is not None:
+                sample = _check_runs(path, layer, sample)
     if architecture["loss"] is not None:
         network.use(*_lookup(path, LOSSES, architecture["loss"], "loss"))
-    _check_runs(path, network, input_shape)
     return network
 
 
@@ -125,6 +156,70 @@ def _registered_name(registry, functions, what):
         f"save_model: the {what} {functions[0].__name__} is not one of {sorted(registry)}; "
         "only registered functions can be saved"
     )
+
+
+def _check_loadable(network, trained):
+    """Refuse what load_model would refuse, so that no save writes a file that cannot be read back."""
+    if not network.layers:
+        raise ValueError("save_model: cannot save: the network has no layers")
+    for index, layer in enumerate(network.layers):
+        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained)
+        if missing:
+            raise ValueError(
+                f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
+                "train or predict once before saving, or save before training"
+            )
+
+
+def _target_path(path):
+    """``path`` as a ``Path`` to a file that can be written, or an error that names it."""
+    try:
+        text = os.fsdecode(path)
+    except TypeError:
+        raise TypeError(f"save_model: path must be a str or os.PathLike, got {type(path).__name__}") from None
+    target = Path(text)
+    # Path() drops a trailing slash, which says the user meant a folder
+    if text.endswith(("/", os.sep)) or target.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "save_model needs a file path, not a folder", text)
+    folder = target.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"cannot save {text}: no such folder", str(folder))
+    return target
+
+
+def _write_atomically(path, arrays):
+    """``np.savez`` to a new file beside ``path``, renamed over it once complete and on disk."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
+    try:
+        # created like any new file (0o666 less the umask, applied by the system), not
+        # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as error:
+        raise _about(path, error) from None
+    try:
+        with os.fdopen(handle, "wb") as output:
+            np.savez(output, **arrays)
+            output.flush()
+            if mode is not None:
+                os.fchmod(output.fileno(), mode)
+            # on disk before the rename: else a crash soon after it could leave an
+            # empty file where the model was
+            os.fsync(output.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise _about(path, error) from None
+        raise
+
+
+def _about(path, error):
+    """The OSError ``error`` of the temporary file, told of ``path``: the user never named the other."""
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _sample_shape(network):
@@ -155,13 +250,81 @@ def _layer_description(layer):
 
 
 # -- loading --------------------------------------------------------------------
-def _read_architecture(path, arrays):
-    text = arrays.pop(ARCHITECTURE_KEY, None)
-    if text is None or text.dtype.kind != "U" or text.ndim != 0:
-        raise ModelFileError(f"{path}: no architecture description (not a batchnet model file)")
+def _open_archive(path):
+    try:
+        return zipfile.ZipFile(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(errno.ENOENT, "No such model file", str(path)) from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: a folder, not a batchnet model file") from None
+    except zipfile.BadZipFile:
+        raise ModelFileError(f"{path}: not a readable batchnet model file (not a .npz archive)") from None
+    except READ_ERRORS as error:
+        raise ModelFileError(f"{path}: not a readable batchnet model file ({error})") from None
+
+
+def _members(path, archive):
+    """The archive's members by array name, from the zip's directory alone: nothing is decompressed."""
+    members = {}
+    for info in archive.infolist():
+        name, suffix = info.filename[:-len(".npy")], info.filename[-len(".npy"):]
+        if suffix != ".npy" or not name:
+            raise ModelFileError(
+                f"{path}: unexpected member {info.filename!r}; a batchnet model file holds only .npy arrays"
+            )
+        if name in members:
+            raise ModelFileError(f"{path}: member {info.filename!r} appears twice")
+        members[name] = info
+    return members
+
+
+def _parameter_key(index, name):
+    return f"layer{index}.{name}"
+
+
+def _read_member(path, archive, info, read):
+    """``read(member)`` on the zip member ``info``, its failures as ModelFileError."""
+    try:
+        with archive.open(info) as member:
+            return read(member)
+    except MemoryError:
+        raise ModelFileError(f"{path}: {info.filename} is too large to load into memory") from None
+    except READ_ERRORS as error:
+        raise ModelFileError(f"{path}: {info.filename} cannot be read ({error})") from None
+
+
+def _npy_header(member):
+    """``(shape, dtype)`` from the header of a ``.npy`` file, its data left unread."""
+    version = np.lib.format.read_magic(member)
+    read_header = NPY_HEADER_READERS.get(version)
+    if read_header is None:
+        raise ValueError(f".npy format version {version[0]}.{version[1]}, expected 1.0 or 2.0")
+    shape, _, dtype = read_header(member)
+    return shape, dtype
+
+
+_read_npy_array = partial(np.lib.format.read_array, allow_pickle=False)
+
+
+def _read_architecture(path, archive, info):
+    not_a_model = ModelFileError(f"{path}: no architecture description (not a batchnet model file)")
+    if info is None:
+        raise not_a_model
+    shape, text_dtype = _read_member(path, archive, info, _npy_header)
+    if text_dtype.kind != "U" or shape != ():
+        raise not_a_model
+    characters = text_dtype.itemsize // np.dtype("U1").itemsize
+    if characters > MAX_ARCHITECTURE_CHARACTERS:
+        raise ModelFileError(
+            f"{path}: the architecture description has {characters} characters, "
+            f"more than the {MAX_ARCHITECTURE_CHARACTERS} a batchnet model may have"
+        )
+    text = _read_member(path, archive, info, _read_npy_array)
     try:
         architecture = json.loads(str(text))
-    except json.JSONDecodeError as error:
+    except RecursionError:
+        raise ModelFileError(f"{path}: the architecture is nested too deeply for a batchnet model") from None
+    except ValueError as error:  # JSONDecodeError, or an integer of more digits than Python converts
         raise ModelFileError(f"{path}: the architecture is not valid JSON ({error})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a batchnet model file")
@@ -173,12 +336,23 @@ def _read_architecture(path, arrays):
     if architecture.get("dtype") not in DTYPES:
         raise ModelFileError(f"{path}: dtype must be one of {DTYPES}, got {architecture.get('dtype')!r}")
     shape = architecture.get("input_shape")
-    if shape is not None and not (isinstance(shape, list) and shape
-                                  and all(isinstance(size, int) and 0 < size <= 1 << 16 for size in shape)):
-        raise ModelFileError(f"{path}: bad input_shape {shape!r}")
+    if shape is not None and not _is_sample_shape(shape):
+        raise ModelFileError(
+            f"{path}: bad input_shape {shape!r}: expected a list of 1 to {MAX_SAMPLE_AXES} sizes, "
+            f"each 1 to {MAX_SAMPLE_AXIS_SIZE}, with at most {MAX_SAMPLE_ELEMENTS} elements in all"
+        )
     architecture.setdefault("loss", None)
     architecture.setdefault("input_shape", None)
     return architecture
+
+
+def _is_sample_shape(shape):
+    if not isinstance(shape, list) or not 0 < len(shape) <= MAX_SAMPLE_AXES:
+        return False
+    if not all(isinstance(size, int) and not isinstance(size, bool) and 0 < size <= MAX_SAMPLE_AXIS_SIZE
+               for size in shape):
+        return False
+    return math.prod(shape) <= MAX_SAMPLE_ELEMENTS
 
 
 def _lookup(where, registry, name, what):
@@ -205,7 +379,7 @@ def _build_layer(path, index, description, dtype):
         if "activation" not in arguments:
             raise ModelFileError(f"{where}: ActivationLayer needs an activation")
         return ActivationLayer(*arguments["activation"])
-    if layer_type in (FCLayer, ConvolutionalLayer):
+    if issubclass(layer_type, ParametricLayer):
         arguments["dtype"] = dtype
     try:
         return layer_type(**arguments)
@@ -223,42 +397,72 @@ def _decode_argument(where, name, value):
     return value
 
 
-def _checked_array(path, key, array, dtype):
-    if array.dtype != np.dtype(dtype):
-        raise ModelFileError(f"{path}: {key} has dtype {array.dtype}, the model is {dtype}")
-    if not np.isfinite(array).all():
-        raise ModelFileError(f"{path}: {key} contains NaN or inf")
-    return array
+def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
+    """Layer ``index``'s parameters, each checked by its header before its data is read.
 
-
-def _check_parameter_shapes(path, index, layer, trained):
-    """Weights must be all there in a trained model, and fit the layer's own arguments."""
-    parameters = layer.parameters()
-    if not layer.parameter_names or (not parameters and not trained):
-        return
-    missing = [name for name in layer.parameter_names if name not in parameters]
+    ``sample_shape`` is the shape of the samples that reach the layer, where
+    the file records the network's input shape; without it only the sizes
+    that the layer's own arguments fix are known.
+    """
+    present = [name for name in layer.parameter_names if _parameter_key(index, name) in members]
+    missing = _missing_parameters(layer.parameter_names, present, trained=sample_shape is not None)
     if missing:
         raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
-    weights, bias = parameters["weights"], parameters["bias"]
-    if isinstance(layer, FCLayer):
-        expected_weights = (weights.shape[0] if weights.ndim == 2 else "in", layer.output_size)
-        expected_bias = (layer.output_size,)
-    else:
-        channels = weights.shape[2] if weights.ndim == 4 else "C"
-        expected_weights = (*layer.filter_shape, channels, layer.filters_count)
-        expected_bias = (layer.filters_count,)
-    for name, array, expected in (("weights", weights, expected_weights), ("bias", bias, expected_bias)):
-        if tuple(array.shape) != expected:
-            raise ModelFileError(
-                f"{path}: layer {index} ({layer.name}) expects {name} of shape {expected}, got {array.shape}"
-            )
+    expected_shapes = layer.expected_parameter_shapes(sample_shape) if present else {}
+    parameters = {}
+    for name in present:
+        key = _parameter_key(index, name)
+        info = members[key]
+        shape, array_dtype = _read_member(path, archive, info, _npy_header)
+        if array_dtype.hasobject:
+            raise ModelFileError(f"{path}: {key} holds Python objects, which would have to be unpickled")
+        if array_dtype != np.dtype(dtype):
+            raise ModelFileError(f"{path}: {key} has dtype {array_dtype}, the model is {dtype}")
+        where = f"{path}: layer {index} ({layer.name})"
+        _check_shape(where, name, shape, expected_shapes[name], sample_shape)
+        array = _read_member(path, archive, info, _read_npy_array)
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{path}: {key} contains NaN or inf")
+        parameters[name] = array
+    return parameters
 
 
-def _check_runs(path, network, input_shape):
-    """Run one zero sample through the network, so mismatched layers fail here, not later."""
-    if input_shape is None:
+def _check_shape(where, name, actual, expected, sample_shape):
+    """``actual`` must be ``expected``, where a ``None`` stands for a size that follows from the input."""
+    if len(actual) == len(expected) and all(
+        got == size if size is not None else 0 < got <= MAX_SAMPLE_ELEMENTS
+        for size, got in zip(expected, actual)
+    ):
         return
+    if sample_shape is None:
+        raise ModelFileError(
+            f"{where} expects {name} of shape {str(expected).replace('None', '?')}, got {actual} "
+            f"(? follows from the input, whose shape the file does not record: 1 to {MAX_SAMPLE_ELEMENTS})"
+        )
+    raise ModelFileError(
+        f"{where} expects {name} of shape {expected} for input samples of shape {tuple(sample_shape)}, "
+        f"got {actual}: the saved weights and layers do not fit together"
+    )
+
+
+def _missing_parameters(names, present, trained):
+    """Those of ``names`` not in ``present`` where a model file needs them, for saving and loading alike.
+
+    A layer has all its parameters or none (not trained yet), and all of them
+    once the network has run (``trained``: its input shape is known).
+    """
+    if not present and not trained:
+        return []
+    return [name for name in names if name not in present]
+
+
+def _check_runs(path, layer, sample):
+    """``layer``'s output for a zero ``sample``, so that mismatched layers fail here, not later."""
     try:
-        network.predict(np.zeros([1, *input_shape], dtype=network.dtype))
+        return layer.forward_propagation(sample)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"{path}: the saved layers do not fit together ({error})") from None
+    except MemoryError:
+        raise ModelFileError(
+            f"{path}: {layer.name} needs more memory than is available to run one sample"
+        ) from None

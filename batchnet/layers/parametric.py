@@ -1,5 +1,7 @@
 """Shared handling of weights and biases for the layers that have them."""
 
+import numpy as np
+
 from batchnet.initializers import get_initializer, initializer_name
 from batchnet.layers.base import Layer
 
@@ -34,6 +36,28 @@ class ParametricLayer(Layer):
     def parameter_shapes(self, input_data):
         """``(weights_shape, bias_shape, fan_in, fan_out)`` for this input."""
         raise NotImplementedError
+
+    def expected_parameter_shapes(self, sample_shape=None):
+        """``{"weights": shape, "bias": shape}`` for input samples of ``sample_shape`` (no batch axis).
+
+        Without ``sample_shape``, a size that follows from the input is ``None``:
+        :meth:`parameter_shapes` is asked for two inputs that differ in every
+        size, and the sizes that differ are the input's; the others are fixed
+        by the layer's own arguments.
+        """
+        if sample_shape is not None:
+            return self._parameter_shapes_for(sample_shape)
+        small, large = self._parameter_shapes_for((2, 2, 2)), self._parameter_shapes_for((3, 3, 3))
+        return {
+            name: tuple(size if size == other else None for size, other in zip(small[name], large[name]))
+            for name in small
+        }
+
+    def _parameter_shapes_for(self, sample_shape):
+        # parameter_shapes reads only the input's shape: a broadcast zero stands in for a batch
+        batch = np.broadcast_to(np.zeros((), dtype=self.dtype or np.float32), (1, *sample_shape))
+        weights_shape, bias_shape, _, _ = self.parameter_shapes(batch)
+        return {"weights": tuple(weights_shape), "bias": tuple(bias_shape)}
 
     def initialize(self, input_data):
         weights_shape, bias_shape, fan_in, fan_out = self.parameter_shapes(input_data)
