@@ -226,7 +226,8 @@ def run_train(args):
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                     threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
-    except TrainingDiverged as error:
+    except (TrainingDiverged, TypeError, ValueError) as error:
+        # the ValueErrors are fit's argument checks (--validation-split leaving no training images)
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
     if network.history.stopped_early:
@@ -275,11 +276,14 @@ def run_evaluate(args):
     network = _load_model(args.model, args.backend)
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
-    if network.loss is None:
-        accuracy, loss = float((_predicted_classes(network, inputs) == y_test).mean()), ""
-    else:
-        test = network.evaluate(inputs, targets)
-        accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
+    try:
+        if network.loss is None:
+            accuracy, loss = float((_predicted_classes(network, inputs) == y_test).mean()), ""
+        else:
+            test = network.evaluate(inputs, targets)
+            accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"the model cannot take these images: {error}") from None
     print(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")
 
 

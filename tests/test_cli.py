@@ -264,3 +264,28 @@ def test_save_into_a_missing_folder_fails_before_training(data_dir, tmp_path, ca
     assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "absent" / "m.npz")]) == 1
     captured = capsys.readouterr()
     assert "does not exist" in captured.err and "training" not in captured.out
+
+
+def save_model_for_ten_features(path):
+    """A saved model whose input is 10 features, not a 28x28 image."""
+    from batchnet import FCLayer, NeuralNetwork, mse, mse_prime, save_model
+
+    network = NeuralNetwork().add(FCLayer(10)).use(mse, mse_prime)
+    network.predict(np.zeros((1, 10), dtype=np.float32))
+    save_model(network, path)
+    return path
+
+
+def test_evaluate_a_model_that_does_not_fit_the_images_exits_1_with_one_line(data_dir, tmp_path, capsys):
+    path = save_model_for_ten_features(tmp_path / "ten.npz")
+    assert cli.main(["evaluate", str(path), "--data-dir", str(data_dir)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("batchnet evaluate: the model cannot take these images: ")
+    assert "10 input features" in error and error.count("\n") == 1
+
+
+def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_dir, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--limit", "1",
+                     "--validation-split", "0.5", "--verbose", "0"]) == 1
+    error = capsys.readouterr().err
+    assert "validation_split leaves no training samples" in error and error.count("\n") == 1
