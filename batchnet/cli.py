@@ -31,6 +31,8 @@ TRAINING_DEFAULTS = {
 DATASETS = ("mnist", "fashion-mnist")
 CHECK_SAMPLES = 4
 CHECK_TOLERANCE = {"float64": 1e-9, "float32": 1e-3}
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 class CommandError(Exception):
@@ -291,7 +293,7 @@ def run_predict(args):
     network = _load_model(args.model, args.backend)
     labels = None
     if args.input is not None:
-        inputs = _read_input(args.input, network.dtype)
+        inputs = _read_input(args.input, network)
     else:
         dataset = args.dataset or "mnist"
         _, (x_test, labels) = _load_data(dataset, args.data_dir)
@@ -309,26 +311,71 @@ def run_predict(args):
         print(f"accuracy: {float((predictions == labels).mean()):.4f} on {len(labels)} test images")
 
 
-def _read_input(path, dtype):
-    try:
-        images = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CommandError(f"no input file at {path}") from None
-    except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+def _read_input(path, network):
+    """The images in the .npy file at ``path`` as a batch the model takes, scaled to [0, 1]."""
+    images = _load_npy(path)
     if images.dtype == np.uint8:
         from batchnet.data import scale_images
 
-        images = scale_images(images, dtype)
+        images = scale_images(images, network.dtype)
     elif images.dtype.kind == "f":
-        images = images.astype(dtype)
+        _check_pixel_range(path, images)
+        images = images.astype(network.dtype)
     else:
-        raise CommandError(f"{path}: expected uint8 pixels or floats, got dtype {images.dtype}")
-    if images.ndim == 2:
+        raise CommandError(f"{path}: expected uint8 pixels or floats in [0, 1], got dtype {images.dtype}")
+    return _image_batch(path, images, _model_sample_shape(network))
+
+
+def _load_npy(path):
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(len(NPY_MAGIC))
+    except FileNotFoundError:
+        raise CommandError(f"no input file at {path}") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot read it ({error.strerror})") from None
+    if magic != NPY_MAGIC:
+        # np.load would try to unpickle anything else and suggest allow_pickle: say what came
+        found = "a .npz archive" if magic.startswith(ZIP_MAGIC) else "a file without the .npy header"
+        raise CommandError(f"{path}: expected a .npy array (written by np.save), got {found}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+
+
+def _check_pixel_range(path, images):
+    if not np.isfinite(images).all():
+        raise CommandError(f"{path}: the images contain NaN or inf")
+    if images.size and (images.min() < 0 or images.max() > 1):
+        raise CommandError(f"{path}: float pixels must be in [0, 1] (or give uint8 pixels 0..255), "
+                           f"got values in [{images.min():g}, {images.max():g}]")
+
+
+def _model_sample_shape(network):
+    """The shape of one sample the model was saved for (the file keeps it), or None."""
+    first = network.layers[0]
+    return None if first.input is None else tuple(int(size) for size in first.input.shape[1:])
+
+
+def _image_batch(path, images, sample_shape):
+    """``images`` as ``(N, *sample_shape)``; one image alone, or images without their single
+    channel axis, are taken too."""
+    if sample_shape is None:  # an untrained model: leave the shape to the model's own check
+        images = images[None] if images.ndim == 2 else images
+        return images[..., None] if images.ndim == 3 else images
+    accepted = [sample_shape]
+    if len(sample_shape) > 1 and sample_shape[-1] == 1:
+        accepted.insert(0, sample_shape[:-1])
+    if images.shape in accepted:
         images = images[None]
-    if images.ndim == 3:
-        images = images[..., None]
-    return images
+    if images.shape[1:] not in accepted:
+        forms = " or ".join(f"(N, {', '.join(str(size) for size in shape)})" for shape in accepted)
+        raise CommandError(f"the model cannot take these inputs: expected images {forms} like the model's "
+                           f"input, got {images.shape} from {path}")
+    if not len(images):
+        raise CommandError(f"{path}: holds no images")
+    return images.reshape(len(images), *sample_shape)
 
 
 # -- check ------------------------------------------------------------------------

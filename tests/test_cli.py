@@ -289,3 +289,53 @@ def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_
                      "--validation-split", "0.5", "--verbose", "0"]) == 1
     error = capsys.readouterr().err
     assert "validation_split leaves no training samples" in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("pixels, shown", [(255.0, "[0, 255]"), (-0.5, "[-0.5, 0]")])
+def test_predict_refuses_float_images_outside_0_1(saved_model, tmp_path, capsys, pixels, shown):
+    images = np.zeros((3, 28, 28), dtype=np.float32)
+    images[0, 0, 0] = pixels
+    np.save(tmp_path / "images.npy", images)
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 1
+    error = capsys.readouterr().err
+    assert "float pixels must be in [0, 1] (or give uint8 pixels 0..255)" in error
+    assert f"got values in {shown}" in error
+
+
+def test_predict_takes_float_images_in_0_1_like_the_same_uint8_images(saved_model, data_dir, tmp_path, capsys):
+    (x_train, _), _ = datasets.load_mnist(data_dir)
+    np.save(tmp_path / "uint8.npy", x_train[:5])
+    np.save(tmp_path / "floats.npy", x_train[:5] / 255.0)
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "uint8.npy")]) == 0
+    from_uint8 = capsys.readouterr().out
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "floats.npy")]) == 0
+    assert capsys.readouterr().out == from_uint8
+
+
+def test_predict_refuses_an_npz_input_saying_a_npy_array_is_expected(saved_model, tmp_path, capsys):
+    np.savez(tmp_path / "images.npz", x=np.zeros((2, 28, 28), dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npz")]) == 1
+    error = capsys.readouterr().err
+    assert "expected a .npy array" in error and "got a .npz archive" in error and "Traceback" not in error
+
+
+def test_predict_refuses_a_text_input_without_suggesting_pickles(saved_model, tmp_path, capsys):
+    (tmp_path / "images.txt").write_text("0 0 0\n1 1 1\n")
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.txt")]) == 1
+    error = capsys.readouterr().err
+    assert "expected a .npy array" in error and "pickle" not in error
+
+
+@pytest.mark.parametrize("shape", [(5, 32, 32), (10, 784), (5, 28, 28, 3)])
+def test_predict_wrong_image_shape_is_said_about_the_images(saved_model, tmp_path, capsys, shape):
+    np.save(tmp_path / "images.npy", np.zeros(shape, dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 1
+    error = capsys.readouterr().err
+    assert (f"expected images (N, 28, 28) or (N, 28, 28, 1) like the model's input, got {shape}" in error)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (2, 28, 28, 1)])
+def test_predict_takes_one_image_or_images_with_their_channel_axis(saved_model, tmp_path, capsys, shape):
+    np.save(tmp_path / "images.npy", np.zeros(shape, dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 0
+    assert len(capsys.readouterr().out.split()) == (2 if len(shape) == 4 else 1)
