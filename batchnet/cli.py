@@ -7,7 +7,10 @@ expected failures print one clear message and exit with status 1.
 """
 
 import argparse
+import os
+import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -97,7 +100,9 @@ def build_parser():
     source.add_argument("--dataset", choices=DATASETS, help="predict its test set (the default: mnist)")
     source.add_argument("--input", type=Path, metavar="FILE.npy",
                         help="images (N, 28, 28) as uint8 pixels or floats in [0, 1]")
-    predict.add_argument("--output", type=Path, metavar="OUT.npy", help="save the predicted classes (N,)")
+    predict.add_argument("--output", type=_file_path, metavar="OUT.npy",
+                         help="save the predicted classes (N,) to OUT.npy (.npy is added when missing, as "
+                              "np.save does)")
     predict.add_argument("--backend", choices=("numpy", "cupy", "auto"))
     _add_data_arguments(predict)
     predict.set_defaults(run=run_predict)
@@ -156,6 +161,12 @@ def _fraction(text):
     return value
 
 
+def _file_path(text):
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}, which names a folder")
+    return Path(text)
+
+
 def _parse(kind, text):
     try:
         return kind(text)
@@ -189,6 +200,42 @@ def _load_model(path, backend):
         raise CommandError(f"no model file at {path}") from None
     except (ModelFileError, BackendUnavailable) as error:
         raise CommandError(str(error)) from None
+
+
+def _check_file_can_be_written(option, path, example):
+    """Refuse now, before any work, a file path that could not be written at the end."""
+    if path.is_dir():
+        raise CommandError(f"{option}: {path} is a folder; expected a file name, e.g. {path / example}")
+    folder = path.parent
+    if not folder.exists():
+        raise CommandError(f"{option}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise CommandError(f"{option}: {folder} is a file, not a folder")
+    _check_folder_is_writable(option, folder)
+
+
+def _check_folder_is_writable(option, folder):
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CommandError(f"{option}: cannot write in {folder} ({error.strerror or error})") from None
+
+
+def _write_atomically(path, write):
+    """``write(file)`` into a new file beside ``path``, renamed to ``path`` once complete and synced:
+    ``path`` is never half-written, and nothing is left behind when writing fails."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    file = open(temporary, "xb")  # "x": a fresh file, created with the umask's permissions
+    try:
+        with file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _predicted_classes(network, images):
@@ -290,6 +337,13 @@ def run_evaluate(args):
 
 
 def run_predict(args):
+    output = None
+    if args.output is not None:
+        if args.output.is_dir():
+            raise CommandError(f"--output: {args.output} is a folder; expected a file name, "
+                               f"e.g. {args.output / 'classes.npy'}")
+        output = _npy_path(args.output)
+        _check_file_can_be_written("--output", output, "classes.npy")
     network = _load_model(args.model, args.backend)
     labels = None
     if args.input is not None:
@@ -302,13 +356,21 @@ def run_predict(args):
         predictions = _predicted_classes(network, inputs)
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model cannot take these inputs: {error}") from None
-    if args.output is not None:
-        np.save(args.output, predictions)
-        print(f"saved {len(predictions)} predicted classes to {args.output}")
+    if output is not None:
+        try:
+            _write_atomically(output, lambda file: np.save(file, predictions))
+        except OSError as error:
+            raise CommandError(f"could not write {output}: {error.strerror or error}") from None
+        print(f"saved {len(predictions)} predicted classes to {output}")
     elif labels is None:
         print("\n".join(str(label) for label in predictions))
     if labels is not None:
         print(f"accuracy: {float((predictions == labels).mean()):.4f} on {len(labels)} test images")
+
+
+def _npy_path(path):
+    """The file ``np.save(path)`` writes: ``.npy`` is added when missing."""
+    return path if path.suffix == ".npy" else path.with_name(path.name + ".npy")
 
 
 def _read_input(path, network):

@@ -339,3 +339,50 @@ def test_predict_takes_one_image_or_images_with_their_channel_axis(saved_model, 
     np.save(tmp_path / "images.npy", np.zeros(shape, dtype=np.uint8))
     assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 0
     assert len(capsys.readouterr().out.split()) == (2 if len(shape) == 4 else 1)
+
+
+def test_predict_output_without_npy_prints_the_file_np_save_wrote(saved_model, data_dir, tmp_path, capsys):
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir),
+                     "--output", str(tmp_path / "classes")]) == 0
+    assert f"predicted classes to {tmp_path / 'classes.npy'}\n" in capsys.readouterr().out
+    assert [path.name for path in tmp_path.iterdir()] == ["classes.npy"]
+
+
+def test_predict_output_into_a_missing_folder_fails_before_the_model_is_read(tmp_path, capsys):
+    assert cli.main(["predict", str(tmp_path / "absent.npz"), "--output", str(tmp_path / "no" / "c.npy")]) == 1
+    error = capsys.readouterr().err
+    assert f"--output: the folder {tmp_path / 'no'} does not exist" in error and "no model file" not in error
+
+
+def test_predict_output_onto_a_folder_is_refused(saved_model, tmp_path, capsys):
+    assert cli.main(["predict", str(saved_model), "--output", str(tmp_path)]) == 1
+    assert f"--output: {tmp_path} is a folder; expected a file name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_output_that_fails_to_write_keeps_the_old_file_and_leaves_nothing(saved_model, data_dir, tmp_path,
+                                                                                   capsys, monkeypatch):
+    output = tmp_path / "classes.npy"
+    output.write_bytes(b"old")
+
+    def disk_full(file, array):
+        file.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir), "--output", str(output)]) == 1
+    assert f"could not write {output}: No space left on device" in capsys.readouterr().err
+    assert output.read_bytes() == b"old" and [path.name for path in tmp_path.iterdir()] == ["classes.npy"]
+
+
+def test_predict_output_gets_the_usual_file_permissions(saved_model, data_dir, tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir),
+                         "--output", str(tmp_path / "c.npy")]) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "c.npy").stat().st_mode) == 0o644
