@@ -252,6 +252,7 @@ def run_train(args):
             setattr(args, option, value)
     if args.plot is not None:
         _require_plotting()
+        _check_plot_folder(args.plot)
     if args.save is not None and not args.save.parent.is_dir():
         raise CommandError(f"--save: the folder {args.save.parent} does not exist")
     started = time.perf_counter()
@@ -293,7 +294,10 @@ def run_train(args):
             raise CommandError(f"could not save the model to {args.save}: {error}") from None
         print(f"saved the model to {args.save}")
     if args.plot is not None:
-        written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
+        try:
+            written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
+        except OSError as error:
+            raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
 
 
@@ -304,6 +308,16 @@ def _require_plotting():
         require_matplotlib()
     except ImportError as error:
         raise CommandError(f"--plot: {error}") from None
+
+
+def _check_plot_folder(folder):
+    """``folder`` exists as a folder we may write in, or can be made."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"--plot: {existing} is a file, not a folder")
+    _check_folder_is_writable("--plot", existing)
 
 
 def _write_plots(network, folder, test_inputs, test_labels, dataset):

@@ -3,6 +3,7 @@
 import gzip
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -386,3 +387,21 @@ def test_predict_output_gets_the_usual_file_permissions(saved_model, data_dir, t
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "c.npy").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("plot", ["afile", "afile/plots"])
+def test_plot_into_a_file_fails_before_training(data_dir, tmp_path, capsys, plot):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "afile").write_text("mine")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--plot", str(tmp_path / plot)]) == 1
+    captured = capsys.readouterr()
+    assert f"--plot: {tmp_path / 'afile'} is a file, not a folder" in captured.err
+    assert "training" not in captured.out and (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_plot_into_a_folder_that_cannot_be_made_fails_before_training(data_dir, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--plot", "/proc/batchnet-plots"]) == 1
+    captured = capsys.readouterr()
+    assert "--plot: cannot write in /proc" in captured.err and "training" not in captured.out
