@@ -78,7 +78,7 @@ def build_parser():
                        help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training set held out for validation (default 0)")
-    train.add_argument("--save", type=Path, metavar="PATH", help="save the trained model to PATH (.npz)")
+    train.add_argument("--save", type=_file_path, metavar="PATH", help="save the trained model to PATH (.npz)")
     train.add_argument("--plot", type=Path, metavar="DIR",
                        help="write learning curves, confusion matrix and misclassified images to DIR")
     train.add_argument("--limit", type=_positive_int, metavar="N",
@@ -253,8 +253,8 @@ def run_train(args):
     if args.plot is not None:
         _require_plotting()
         _check_plot_folder(args.plot)
-    if args.save is not None and not args.save.parent.is_dir():
-        raise CommandError(f"--save: the folder {args.save.parent} does not exist")
+    if args.save is not None:
+        _check_file_can_be_written("--save", args.save, "model.npz")
     started = time.perf_counter()
     builder = getattr(models, MODELS[args.model])
     try:
@@ -291,7 +291,8 @@ def run_train(args):
         try:
             save_model(network, args.save)
         except OSError as error:
-            raise CommandError(f"could not save the model to {args.save}: {error}") from None
+            # strerror: the error's own text names save_model's temporary file, not the user's path
+            raise CommandError(f"could not save the model to {args.save}: {error.strerror or error}") from None
         print(f"saved the model to {args.save}")
     if args.plot is not None:
         try:

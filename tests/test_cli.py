@@ -174,6 +174,8 @@ def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
     ["train", "--validation-split", "1"],
     ["train", "--dtype", "float16"],
     ["predict", "model.npz", "--dataset", "mnist", "--input", "x.npy"],
+    ["predict", "model.npz", "--output", "out/"],
+    ["train", "--save", "models/"],
     ["evaluate"],
     ["fly"],
 ])
@@ -405,3 +407,41 @@ def test_plot_into_a_folder_that_cannot_be_made_fails_before_training(data_dir, 
     assert cli.main(["train", "--data-dir", str(data_dir), "--plot", "/proc/batchnet-plots"]) == 1
     captured = capsys.readouterr()
     assert "--plot: cannot write in /proc" in captured.err and "training" not in captured.out
+
+
+def test_save_onto_a_folder_fails_before_training(data_dir, tmp_path, capsys):
+    (tmp_path / "models").mkdir()
+    assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "models")]) == 1
+    captured = capsys.readouterr()
+    assert f"--save: {tmp_path / 'models'} is a folder; expected a file name, e.g. " in captured.err
+    assert "training" not in captured.out
+
+
+def test_save_path_ending_in_a_slash_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["train", "--save", f"{tmp_path}/models/"])
+    assert caught.value.code == 2
+    assert "which names a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_under_a_file_fails_before_training(data_dir, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "afile" / "m.npz")]) == 1
+    captured = capsys.readouterr()
+    assert f"--save: {tmp_path / 'afile'} is a file, not a folder" in captured.err
+    assert "training" not in captured.out
+
+
+def test_failed_save_names_the_given_path_not_a_temporary_file(data_dir, tmp_path, capsys, monkeypatch):
+    from batchnet import serialization
+
+    def refused(network, path):
+        raise OSError(28, "No space left on device", str(tmp_path / ".m.npz.x1y2.part"))
+
+    monkeypatch.setattr(serialization, "save_model", refused)
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+                     "--save", str(tmp_path / "m.npz")]) == 1
+    error = capsys.readouterr().err
+    assert f"could not save the model to {tmp_path / 'm.npz'}: No space left on device" in error
+    assert ".part" not in error
