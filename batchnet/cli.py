@@ -74,7 +74,7 @@ def build_parser():
     train.add_argument("--threads", type=_positive_int,
                        help="CPU threads (default: as many as BLAS uses); a large batch runs "
                             "as one shard per thread")
-    train.add_argument("--seed", type=int, default=0,
+    train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training set held out for validation (default 0)")
@@ -109,7 +109,7 @@ def build_parser():
 
     check = commands.add_parser("check", help="compare every batched layer with the per-sample reference")
     _add_backend_arguments(check, dtype_default="float64")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=_non_negative_int, default=0)
     check.set_defaults(run=run_check)
 
     info = commands.add_parser("info", help="versions, backends, kernels, BLAS and threads")

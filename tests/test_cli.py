@@ -445,3 +445,11 @@ def test_failed_save_names_the_given_path_not_a_temporary_file(data_dir, tmp_pat
     error = capsys.readouterr().err
     assert f"could not save the model to {tmp_path / 'm.npz'}: No space left on device" in error
     assert ".part" not in error
+
+
+@pytest.mark.parametrize("command", ["train", "check"])
+def test_negative_seed_is_a_usage_error_naming_what_is_expected(command, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([command, "--seed", "-1"])
+    assert caught.value.code == 2
+    assert "argument --seed: expected a non-negative integer, got -1" in capsys.readouterr().err
