@@ -42,6 +42,10 @@ class CommandError(Exception):
     """An expected failure: printed as one message, exit status 1."""
 
 
+class UsageError(CommandError):
+    """A bad setting that argparse cannot see (an environment variable): one message, exit status 2."""
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,7 +56,7 @@ def main(argv=None):
         return args.run(args) or 0
     except CommandError as error:
         print(f"batchnet {args.command}: {error}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, UsageError) else 1
 
 
 # -- arguments --------------------------------------------------------------------
@@ -191,6 +195,20 @@ def _prepare(images, labels, dtype):
     return scale_images(images, dtype)[..., None], one_hot(labels, 10, dtype)
 
 
+def _backend(name):
+    """The backend ``--backend`` names, else ``$BATCHNET_BACKEND``'s, else NumPy."""
+    from backends import get_backend
+
+    try:
+        return get_backend(name)
+    except BackendUnavailable as error:
+        raise CommandError(str(error)) from None
+    except ValueError:
+        # argparse has checked --backend: the bad name came from the environment
+        setting = os.environ.get("BATCHNET_BACKEND")
+        raise UsageError(f"$BATCHNET_BACKEND: expected numpy, cupy or auto, got {setting!r}") from None
+
+
 def _load_model(path, backend):
     from batchnet.serialization import ModelFileError, load_model
 
@@ -198,7 +216,7 @@ def _load_model(path, backend):
         return load_model(path, backend=backend)
     except FileNotFoundError:
         raise CommandError(f"no model file at {path}") from None
-    except (ModelFileError, BackendUnavailable) as error:
+    except ModelFileError as error:
         raise CommandError(str(error)) from None
 
 
@@ -256,12 +274,8 @@ def run_train(args):
     if args.save is not None:
         _check_file_can_be_written("--save", args.save, "model.npz")
     started = time.perf_counter()
-    builder = getattr(models, MODELS[args.model])
-    try:
-        # before the data: a backend that cannot run is said at once, not after a download
-        network = builder(backend=args.backend, dtype=args.dtype)
-    except BackendUnavailable as error:
-        raise CommandError(str(error)) from None
+    # before the data: a backend that cannot run is said at once, not after a download
+    network = getattr(models, MODELS[args.model])(backend=_backend(args.backend), dtype=args.dtype)
     (x_train, y_train), (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     if args.limit is not None:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
@@ -337,7 +351,7 @@ def _write_plots(network, folder, test_inputs, test_labels, dataset):
 
 # -- evaluate / predict ----------------------------------------------------------------
 def run_evaluate(args):
-    network = _load_model(args.model, args.backend)
+    network = _load_model(args.model, _backend(args.backend))
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
     try:
@@ -359,7 +373,7 @@ def run_predict(args):
                                f"e.g. {args.output / 'classes.npy'}")
         output = _npy_path(args.output)
         _check_file_can_be_written("--output", output, "classes.npy")
-    network = _load_model(args.model, args.backend)
+    network = _load_model(args.model, _backend(args.backend))
     labels = None
     if args.input is not None:
         inputs = _read_input(args.input, network)
@@ -526,12 +540,7 @@ def _largest_difference(expected, actual):
 
 
 def run_check(args):
-    from backends import get_backend
-
-    try:
-        backend = get_backend(args.backend)
-    except BackendUnavailable as error:
-        raise CommandError(str(error)) from None
+    backend = _backend(args.backend)
     rng = np.random.default_rng(args.seed)
     tolerance = CHECK_TOLERANCE[args.dtype]
     print(f"batched layers on {backend.name} ({args.dtype}) vs the per-sample reference, "

@@ -453,3 +453,21 @@ def test_negative_seed_is_a_usage_error_naming_what_is_expected(command, capsys)
         cli.main([command, "--seed", "-1"])
     assert caught.value.code == 2
     assert "argument --seed: expected a non-negative integer, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["train"], ["check"], ["predict", "MODEL"], ["evaluate", "MODEL"]])
+def test_bad_backend_variable_is_a_usage_error_naming_it(saved_model, command, capsys, monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
+    arguments = [str(saved_model) if argument == "MODEL" else argument for argument in command]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error == f"batchnet {command[0]}: $BATCHNET_BACKEND: expected numpy, cupy or auto, got 'bogus'\n"
+
+
+def test_info_reports_the_backend_variable(capsys, monkeypatch):
+    monkeypatch.delenv("BATCHNET_BACKEND", raising=False)
+    assert cli.main(["info"]) == 0
+    assert "default: numpy ($BATCHNET_BACKEND is not set)" in capsys.readouterr().out
+    monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
+    assert cli.main(["info"]) == 0
+    assert "$BATCHNET_BACKEND='bogus' is not numpy, cupy or auto" in capsys.readouterr().out
