@@ -129,7 +129,8 @@ def _add_backend_arguments(parser, dtype_default="float32"):
 
 def _add_data_arguments(parser):
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="folder holding the four IDX files (else $BATCHNET_DATA, the cache, ...)")
+                        help="the folder holding the four IDX files, and no other (default: "
+                             "$BATCHNET_DATA, the cache, ...)")
 
 
 def _add_verbosity(parser):
@@ -183,6 +184,11 @@ def _parse(kind, text):
 def _load_data(name, data_dir):
     from batchnet.datasets import DatasetError, load_dataset
 
+    if data_dir is not None:
+        data_dir = data_dir.expanduser()
+        if not data_dir.is_dir():
+            found = "is a file, not a folder" if data_dir.exists() else "does not exist"
+            raise CommandError(f"--data-dir: {data_dir} {found}")
     try:
         return load_dataset(name, data_dir)
     except DatasetError as error:

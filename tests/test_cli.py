@@ -157,6 +157,7 @@ def test_evaluate_corrupt_model_exits_1_without_traceback(tmp_path, capsys):
 
 
 def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
+    (tmp_path / "none").mkdir()  # an empty folder: a missing one is refused before any search
     assert cli.main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "none")]) == 1
     error = capsys.readouterr().err
     assert "apt-get install dataset-fashion-mnist" in error and "BATCHNET_DATA" in error
@@ -471,3 +472,14 @@ def test_info_reports_the_backend_variable(capsys, monkeypatch):
     monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
     assert cli.main(["info"]) == 0
     assert "$BATCHNET_BACKEND='bogus' is not numpy, cupy or auto" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["train"], ["evaluate", "MODEL"], ["predict", "MODEL"]])
+def test_missing_data_dir_is_an_error_naming_it_even_when_data_is_elsewhere(saved_model, data_dir, tmp_path,
+                                                                            capsys, monkeypatch, command):
+    monkeypatch.setenv("BATCHNET_DATA", str(data_dir))
+    arguments = [str(saved_model) if argument == "MODEL" else argument for argument in command]
+    assert cli.main([*arguments, "--data-dir", str(tmp_path / "typo")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"batchnet {command[0]}: --data-dir: {tmp_path / 'typo'} does not exist\n"
+    assert "training" not in captured.out
