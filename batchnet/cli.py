@@ -41,9 +41,19 @@ ZIP_MAGIC = b"PK\x03\x04"
 class CommandError(Exception):
     """An expected failure: printed as one message, exit status 1."""
 
+    exit_status = 1
+
 
 class UsageError(CommandError):
     """A bad setting that argparse cannot see (an environment variable): one message, exit status 2."""
+
+    exit_status = 2
+
+
+class Interrupted(CommandError):
+    """Ctrl-C: one message, exit status 130 (128 + SIGINT), as shells report it."""
+
+    exit_status = 130
 
 
 def main(argv=None):
@@ -54,9 +64,12 @@ def main(argv=None):
         return 2
     try:
         return args.run(args) or 0
-    except CommandError as error:
-        print(f"batchnet {args.command}: {error}", file=sys.stderr)
-        return 2 if isinstance(error, UsageError) else 1
+    except KeyboardInterrupt:
+        error = Interrupted("interrupted")
+    except CommandError as caught:
+        error = caught
+    print(f"batchnet {args.command}: {error}", file=sys.stderr)
+    return error.exit_status
 
 
 # -- arguments --------------------------------------------------------------------
@@ -301,7 +314,11 @@ def run_train(args):
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
     if network.history.stopped_early:
-        print(f"training stopped early: {network.history.stopped_early}")
+        # fit stops early without raising only on Ctrl-C (a diverged loss raises). Nothing is
+        # saved then: not over the --save file, which may hold a finished model, and not as a new
+        # file, which would be taken later for a finished one
+        not_saved = f"; nothing was saved to {args.save}, as an interrupted run never is" if args.save else ""
+        raise Interrupted(f"training {network.history.stopped_early}{not_saved}")
     test = network.evaluate(test_inputs, test_targets)
     print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
     print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")

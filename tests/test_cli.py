@@ -483,3 +483,40 @@ def test_missing_data_dir_is_an_error_naming_it_even_when_data_is_elsewhere(save
     captured = capsys.readouterr()
     assert captured.err == f"batchnet {command[0]}: --data-dir: {tmp_path / 'typo'} does not exist\n"
     assert "training" not in captured.out
+
+
+@pytest.fixture
+def ctrl_c_during_training(monkeypatch):
+    """Ctrl-C at the first optimizer step."""
+    from batchnet.optimizers import Adam
+
+    def interrupted(self, layers):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Adam, "step", interrupted)
+
+
+def test_ctrl_c_keeps_an_existing_save_file_and_exits_130(data_dir, tmp_path, capsys, ctrl_c_during_training):
+    path = tmp_path / "precious.npz"
+    path.write_bytes(b"a finished model")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--verbose", "0",
+                     "--save", str(path)]) == 130
+    assert capsys.readouterr().err == (f"batchnet train: training interrupted during epoch 1; nothing was saved "
+                                       f"to {path}, as an interrupted run never is\n")
+    assert path.read_bytes() == b"a finished model"
+
+
+def test_ctrl_c_saves_no_new_model_file(data_dir, tmp_path, capsys, ctrl_c_during_training):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--verbose", "0",
+                     "--save", str(tmp_path / "new.npz")]) == 130
+    assert "interrupted during epoch 1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_outside_training_exits_130_without_traceback(saved_model, data_dir, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets, "load_dataset", interrupted)
+    assert cli.main(["evaluate", str(saved_model), "--data-dir", str(data_dir)]) == 130
+    assert capsys.readouterr().err == "batchnet evaluate: interrupted\n"
