@@ -88,9 +88,7 @@ def build_parser():
     train.add_argument("--lr", type=_positive_float, help="learning rate; default 1e-3")
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     _add_backend_arguments(train)
-    train.add_argument("--threads", type=_positive_int,
-                       help="CPU threads (default: as many as BLAS uses); a large batch runs "
-                            "as one shard per thread")
+    _add_threads_argument(train)
     train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
@@ -108,6 +106,7 @@ def build_parser():
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a model saved with --save")
     evaluate.add_argument("--dataset", choices=DATASETS, default="mnist")
     evaluate.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_threads_argument(evaluate)
     _add_data_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
@@ -121,6 +120,7 @@ def build_parser():
                          help="save the predicted classes (N,) to OUT.npy (.npy is added when missing, as "
                               "np.save does)")
     predict.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_threads_argument(predict)
     _add_data_arguments(predict)
     predict.set_defaults(run=run_predict)
 
@@ -138,6 +138,12 @@ def _add_backend_arguments(parser, dtype_default="float32"):
     parser.add_argument("--backend", choices=("numpy", "cupy", "auto"),
                         help="default: $BATCHNET_BACKEND or numpy")
     parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype_default)
+
+
+def _add_threads_argument(parser):
+    parser.add_argument("--threads", type=_positive_int,
+                        help="CPU threads (default: as many as BLAS uses); a large batch runs "
+                             "as one shard per thread")
 
 
 def _add_data_arguments(parser):
@@ -275,8 +281,8 @@ def _write_atomically(path, write):
         raise
 
 
-def _predicted_classes(network, images):
-    return network.predict(images).argmax(axis=1)
+def _predicted_classes(network, images, threads):
+    return network.predict(images, threads=threads).argmax(axis=1)
 
 
 # -- train ------------------------------------------------------------------------
@@ -319,7 +325,7 @@ def run_train(args):
         # file, which would be taken later for a finished one
         not_saved = f"; nothing was saved to {args.save}, as an interrupted run never is" if args.save else ""
         raise Interrupted(f"training {network.history.stopped_early}{not_saved}")
-    test = network.evaluate(test_inputs, test_targets)
+    test = network.evaluate(test_inputs, test_targets, threads=args.threads)
     print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
     print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")
     if args.save is not None:
@@ -333,7 +339,7 @@ def run_train(args):
         print(f"saved the model to {args.save}")
     if args.plot is not None:
         try:
-            written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
+            written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset, args.threads)
         except OSError as error:
             raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
@@ -358,11 +364,11 @@ def _check_plot_folder(folder):
     _check_folder_is_writable("--plot", existing)
 
 
-def _write_plots(network, folder, test_inputs, test_labels, dataset):
+def _write_plots(network, folder, test_inputs, test_labels, dataset, threads):
     from batchnet import plotting
     from batchnet.datasets import CLASS_NAMES
 
-    predictions = _predicted_classes(network, test_inputs)
+    predictions = _predicted_classes(network, test_inputs, threads)
     names = CLASS_NAMES[dataset]
     return [
         plotting.plot_learning_curves(network.history, folder / "learning_curves.png"),
@@ -379,9 +385,9 @@ def run_evaluate(args):
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
     try:
         if network.loss is None:
-            accuracy, loss = float((_predicted_classes(network, inputs) == y_test).mean()), ""
+            accuracy, loss = float((_predicted_classes(network, inputs, args.threads) == y_test).mean()), ""
         else:
-            test = network.evaluate(inputs, targets)
+            test = network.evaluate(inputs, targets, threads=args.threads)
             accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model cannot take these images: {error}") from None
@@ -405,7 +411,7 @@ def run_predict(args):
         _, (x_test, labels) = _load_data(dataset, args.data_dir)
         inputs, _ = _prepare(x_test, labels, network.dtype.name)
     try:
-        predictions = _predicted_classes(network, inputs)
+        predictions = _predicted_classes(network, inputs, args.threads)
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model cannot take these inputs: {error}") from None
     if output is not None:

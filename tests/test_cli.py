@@ -520,3 +520,18 @@ def test_ctrl_c_outside_training_exits_130_without_traceback(saved_model, data_d
     monkeypatch.setattr(datasets, "load_dataset", interrupted)
     assert cli.main(["evaluate", str(saved_model), "--data-dir", str(data_dir)]) == 130
     assert capsys.readouterr().err == "batchnet evaluate: interrupted\n"
+
+
+@pytest.mark.parametrize("command, method", [("evaluate", "evaluate"), ("predict", "predict")])
+def test_evaluate_and_predict_take_threads(saved_model, data_dir, capsys, monkeypatch, command, method):
+    from batchnet import NeuralNetwork
+
+    original, threads_used = getattr(NeuralNetwork, method), []
+
+    def spy(self, *args, threads=None, **kwargs):
+        threads_used.append(threads)
+        return original(self, *args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(NeuralNetwork, method, spy)
+    assert cli.main([command, str(saved_model), "--data-dir", str(data_dir), "--threads", "1"]) == 0
+    assert threads_used[-1] == 1  # (load_model's own check run comes before)
