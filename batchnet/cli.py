@@ -74,9 +74,12 @@ def main(argv=None):
 
 # -- arguments --------------------------------------------------------------------
 def build_parser():
+    from batchnet import __version__
+
     parser = argparse.ArgumentParser(
         prog="batchnet", description="Train and run small neural networks on MNIST and Fashion-MNIST."
     )
+    parser.add_argument("--version", action="version", version=f"batchnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a network and report its test accuracy")
@@ -307,8 +310,8 @@ def run_train(args):
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
-    print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, "
-          f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
+    print(f"training {args.model} on {args.dataset}: {_count(len(train_inputs), 'image')}{held_out}, "
+          f"{_count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
           f"{network.backend.name} {args.dtype}", flush=True)
     training_started = time.perf_counter()
     try:
@@ -343,6 +346,10 @@ def run_train(args):
         except OSError as error:
             raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _count(number, noun):
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _require_plotting():

@@ -65,7 +65,7 @@ def offline(monkeypatch, tmp_path):
 def test_train_prints_test_accuracy_and_time(data_dir, capsys):
     assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0"]) == 0
     output = capsys.readouterr().out
-    assert "training mlp on mnist: 240 images, 1 epochs, adam lr=0.001, batch 32, numpy float32" in output
+    assert "training mlp on mnist: 240 images, 1 epoch, adam lr=0.001, batch 32, numpy float32" in output
     assert "test accuracy: " in output and "(test loss" in output and "60 images" in output
     assert "s training" in output
 
@@ -535,3 +535,11 @@ def test_evaluate_and_predict_take_threads(saved_model, data_dir, capsys, monkey
     monkeypatch.setattr(NeuralNetwork, method, spy)
     assert cli.main([command, str(saved_model), "--data-dir", str(data_dir), "--threads", "1"]) == 0
     assert threads_used[-1] == 1  # (load_model's own check run comes before)
+
+
+def test_version_prints_the_package_version(capsys):
+    import batchnet
+
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out == f"batchnet {batchnet.__version__}\n"
