@@ -156,8 +156,9 @@ def _add_data_arguments(parser):
 
 
 def _add_verbosity(parser):
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="0 quiet, 1 a progress bar per epoch (default), 2 one line per epoch")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                        help="0 quiet, 1 a progress bar per epoch, 2 one line per epoch (default: 1 on a "
+                             "terminal, else 2)")
 
 
 def _positive_int(text):
@@ -296,6 +297,9 @@ def run_train(args):
     for option, value in TRAINING_DEFAULTS[args.model].items():
         if getattr(args, option) is None:
             setattr(args, option, value)
+    if args.verbose is None:
+        # in a log file every redraw of a bar would stay: there, one line per epoch
+        args.verbose = 1 if sys.stdout.isatty() and sys.stderr.isatty() else 2
     if args.plot is not None:
         _require_plotting()
         _check_plot_folder(args.plot)

@@ -543,3 +543,10 @@ def test_version_prints_the_package_version(capsys):
     with pytest.raises(SystemExit) as caught:
         cli.main(["--version"])
     assert caught.value.code == 0 and capsys.readouterr().out == f"batchnet {batchnet.__version__}\n"
+
+
+def test_train_off_a_terminal_prints_one_line_per_epoch_by_default(data_dir, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "epoch 1/2 " in captured.out and "epoch 2/2 " in captured.out
+    assert "\r" not in captured.err and "it/s" not in captured.err
