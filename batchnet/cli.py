@@ -598,6 +598,6 @@ def run_check(args):
 
 # -- info -------------------------------------------------------------------------
 def run_info(args):
-    from batchnet.config import config_report, format_report
+    from batchnet.config import show_config
 
-    print(format_report(config_report()))
+    show_config()

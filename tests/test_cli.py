@@ -550,3 +550,12 @@ def test_train_off_a_terminal_prints_one_line_per_epoch_by_default(data_dir, cap
     captured = capsys.readouterr()
     assert "epoch 1/2 " in captured.out and "epoch 2/2 " in captured.out
     assert "\r" not in captured.err and "it/s" not in captured.err
+
+
+def test_info_prints_what_show_config_prints(capsys):
+    from batchnet import show_config
+
+    show_config()
+    expected = capsys.readouterr().out
+    assert cli.main(["info"]) == 0
+    assert capsys.readouterr().out == expected
