@@ -2,8 +2,10 @@
 
 ``batchnet train --dataset fashion-mnist --model cnn --epochs 2`` trains network B
 and prints the test accuracy and the time taken. Bad arguments exit with
-argparse's message and status 2; missing data, unreadable models and other
-expected failures print one clear message and exit with status 1.
+argparse's message and status 2 (a bad ``$BATCHNET_BACKEND`` too); missing data,
+unreadable models and other expected failures print one clear message and exit
+with status 1, Ctrl-C with 130. Output paths and the plot folder are checked
+before any training, and files are written whole or not at all.
 """
 
 import argparse
@@ -394,6 +396,7 @@ def run_evaluate(args):
     network = _load_model(args.model, _backend(args.backend))
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
+    inputs = _image_batch(f"the {args.dataset} test set", inputs, _model_sample_shape(network))
     try:
         if network.loss is None:
             accuracy, loss = float((_predicted_classes(network, inputs, args.threads) == y_test).mean()), ""
@@ -401,7 +404,7 @@ def run_evaluate(args):
             test = network.evaluate(inputs, targets, threads=args.threads)
             accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
     except (TypeError, ValueError) as error:
-        raise CommandError(f"the model cannot take these images: {error}") from None
+        raise CommandError(f"the model does not fit the {args.dataset} test set: {error}") from None
     print(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")
 
 
@@ -421,6 +424,7 @@ def run_predict(args):
         dataset = args.dataset or "mnist"
         _, (x_test, labels) = _load_data(dataset, args.data_dir)
         inputs, _ = _prepare(x_test, labels, network.dtype.name)
+        inputs = _image_batch(f"the {dataset} test set", inputs, _model_sample_shape(network))
     try:
         predictions = _predicted_classes(network, inputs, args.threads)
     except (TypeError, ValueError) as error:
@@ -489,9 +493,9 @@ def _model_sample_shape(network):
     return None if first.input is None else tuple(int(size) for size in first.input.shape[1:])
 
 
-def _image_batch(path, images, sample_shape):
-    """``images`` as ``(N, *sample_shape)``; one image alone, or images without their single
-    channel axis, are taken too."""
+def _image_batch(source, images, sample_shape):
+    """``images`` (from ``source``, for messages) as ``(N, *sample_shape)``; one image alone, or
+    images without their single channel axis, are taken too."""
     if sample_shape is None:  # an untrained model: leave the shape to the model's own check
         images = images[None] if images.ndim == 2 else images
         return images[..., None] if images.ndim == 3 else images
@@ -503,9 +507,9 @@ def _image_batch(path, images, sample_shape):
     if images.shape[1:] not in accepted:
         forms = " or ".join(f"(N, {', '.join(str(size) for size in shape)})" for shape in accepted)
         raise CommandError(f"the model cannot take these inputs: expected images {forms} like the model's "
-                           f"input, got {images.shape} from {path}")
+                           f"input, got {images.shape} from {source}")
     if not len(images):
-        raise CommandError(f"{path}: holds no images")
+        raise CommandError(f"{source}: holds no images")
     return images.reshape(len(images), *sample_shape)
 
 

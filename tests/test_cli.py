@@ -284,8 +284,20 @@ def test_evaluate_a_model_that_does_not_fit_the_images_exits_1_with_one_line(dat
     path = save_model_for_ten_features(tmp_path / "ten.npz")
     assert cli.main(["evaluate", str(path), "--data-dir", str(data_dir)]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("batchnet evaluate: the model cannot take these images: ")
-    assert "10 input features" in error and error.count("\n") == 1
+    assert error == ("batchnet evaluate: the model cannot take these inputs: expected images (N, 10) like the "
+                     "model's input, got (60, 28, 28, 1) from the mnist test set\n")
+
+
+def test_evaluate_a_model_with_three_outputs_exits_1_with_one_line(data_dir, tmp_path, capsys):
+    from batchnet import FCLayer, FlattenLayer, NeuralNetwork, mse, mse_prime, save_model
+
+    network = NeuralNetwork().add(FlattenLayer()).add(FCLayer(3)).use(mse, mse_prime)
+    network.predict(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    save_model(network, tmp_path / "three.npz")
+    assert cli.main(["evaluate", str(tmp_path / "three.npz"), "--data-dir", str(data_dir)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("batchnet evaluate: the model does not fit the mnist test set: mse: expected targets")
+    assert error.count("\n") == 1
 
 
 def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_dir, capsys):
