@@ -345,6 +345,8 @@ def run_train(args):
         except OSError as error:
             # strerror: the error's own text names save_model's temporary file, not the user's path
             raise CommandError(f"could not save the model to {args.save}: {error.strerror or error}") from None
+        except ValueError as error:  # what save_model refuses to write (an unregistered function, ...)
+            raise CommandError(f"could not save the model to {args.save}: {error}") from None
         print(f"saved the model to {args.save}")
     if args.plot is not None:
         try:

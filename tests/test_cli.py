@@ -571,3 +571,16 @@ def test_info_prints_what_show_config_prints(capsys):
     expected = capsys.readouterr().out
     assert cli.main(["info"]) == 0
     assert capsys.readouterr().out == expected
+
+
+def test_a_model_save_model_refuses_is_one_line(data_dir, tmp_path, capsys, monkeypatch):
+    from batchnet import serialization
+
+    def refused(network, path):
+        raise ValueError("save_model: only registered functions can be saved")
+
+    monkeypatch.setattr(serialization, "save_model", refused)
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+                     "--save", str(tmp_path / "m.npz")]) == 1
+    assert capsys.readouterr().err == (f"batchnet train: could not save the model to {tmp_path / 'm.npz'}: "
+                                       "save_model: only registered functions can be saved\n")
