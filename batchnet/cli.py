@@ -2,12 +2,17 @@
 
 ``batchnet train --dataset fashion-mnist --model cnn --epochs 2`` trains network B
 and prints the test accuracy and the time taken. Bad arguments exit with
-argparse's message and status 2; missing data, unreadable models and other
-expected failures print one clear message and exit with status 1.
+argparse's message and status 2 (a bad ``$BATCHNET_BACKEND`` too); missing data,
+unreadable models and other expected failures print one clear message and exit
+with status 1, Ctrl-C with 130. Output paths and the plot folder are checked
+before any training, and files are written whole or not at all.
 """
 
 import argparse
+import os
+import secrets
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,10 +36,26 @@ TRAINING_DEFAULTS = {
 DATASETS = ("mnist", "fashion-mnist")
 CHECK_SAMPLES = 4
 CHECK_TOLERANCE = {"float64": 1e-9, "float32": 1e-3}
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 class CommandError(Exception):
     """An expected failure: printed as one message, exit status 1."""
+
+    exit_status = 1
+
+
+class UsageError(CommandError):
+    """A bad setting that argparse cannot see (an environment variable): one message, exit status 2."""
+
+    exit_status = 2
+
+
+class Interrupted(CommandError):
+    """Ctrl-C: one message, exit status 130 (128 + SIGINT), as shells report it."""
+
+    exit_status = 130
 
 
 def main(argv=None):
@@ -45,16 +66,22 @@ def main(argv=None):
         return 2
     try:
         return args.run(args) or 0
-    except CommandError as error:
-        print(f"batchnet {args.command}: {error}", file=sys.stderr)
-        return 1
+    except KeyboardInterrupt:
+        error = Interrupted("interrupted")
+    except CommandError as caught:
+        error = caught
+    print(f"batchnet {args.command}: {error}", file=sys.stderr)
+    return error.exit_status
 
 
 # -- arguments --------------------------------------------------------------------
 def build_parser():
+    from batchnet import __version__
+
     parser = argparse.ArgumentParser(
         prog="batchnet", description="Train and run small neural networks on MNIST and Fashion-MNIST."
     )
+    parser.add_argument("--version", action="version", version=f"batchnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a network and report its test accuracy")
@@ -66,14 +93,12 @@ def build_parser():
     train.add_argument("--lr", type=_positive_float, help="learning rate; default 1e-3")
     train.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     _add_backend_arguments(train)
-    train.add_argument("--threads", type=_positive_int,
-                       help="CPU threads (default: as many as BLAS uses); a large batch runs "
-                            "as one shard per thread")
-    train.add_argument("--seed", type=int, default=0,
+    _add_threads_argument(train)
+    train.add_argument("--seed", type=_non_negative_int, default=0,
                        help="seeds the weights and the batch order (default 0)")
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training set held out for validation (default 0)")
-    train.add_argument("--save", type=Path, metavar="PATH", help="save the trained model to PATH (.npz)")
+    train.add_argument("--save", type=_file_path, metavar="PATH", help="save the trained model to PATH (.npz)")
     train.add_argument("--plot", type=Path, metavar="DIR",
                        help="write learning curves, confusion matrix and misclassified images to DIR")
     train.add_argument("--limit", type=_positive_int, metavar="N",
@@ -86,6 +111,7 @@ def build_parser():
     evaluate.add_argument("model", type=Path, metavar="MODEL", help="a model saved with --save")
     evaluate.add_argument("--dataset", choices=DATASETS, default="mnist")
     evaluate.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_threads_argument(evaluate)
     _add_data_arguments(evaluate)
     evaluate.set_defaults(run=run_evaluate)
 
@@ -95,14 +121,17 @@ def build_parser():
     source.add_argument("--dataset", choices=DATASETS, help="predict its test set (the default: mnist)")
     source.add_argument("--input", type=Path, metavar="FILE.npy",
                         help="images (N, 28, 28) as uint8 pixels or floats in [0, 1]")
-    predict.add_argument("--output", type=Path, metavar="OUT.npy", help="save the predicted classes (N,)")
+    predict.add_argument("--output", type=_file_path, metavar="OUT.npy",
+                         help="save the predicted classes (N,) to OUT.npy (.npy is added when missing, as "
+                              "np.save does)")
     predict.add_argument("--backend", choices=("numpy", "cupy", "auto"))
+    _add_threads_argument(predict)
     _add_data_arguments(predict)
     predict.set_defaults(run=run_predict)
 
     check = commands.add_parser("check", help="compare every batched layer with the per-sample reference")
     _add_backend_arguments(check, dtype_default="float64")
-    check.add_argument("--seed", type=int, default=0)
+    check.add_argument("--seed", type=_non_negative_int, default=0)
     check.set_defaults(run=run_check)
 
     info = commands.add_parser("info", help="versions, backends, kernels, BLAS and threads")
@@ -116,14 +145,22 @@ def _add_backend_arguments(parser, dtype_default="float32"):
     parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype_default)
 
 
+def _add_threads_argument(parser):
+    parser.add_argument("--threads", type=_positive_int,
+                        help="CPU threads (default: as many as BLAS uses); a large batch runs "
+                             "as one shard per thread")
+
+
 def _add_data_arguments(parser):
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
-                        help="folder holding the four IDX files (else $BATCHNET_DATA, the cache, ...)")
+                        help="the folder holding the four IDX files, and no other (default: "
+                             "$BATCHNET_DATA, the cache, ...)")
 
 
 def _add_verbosity(parser):
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="0 quiet, 1 a progress bar per epoch (default), 2 one line per epoch")
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2),
+                        help="0 quiet, 1 a progress bar per epoch, 2 one line per epoch (default: 1 on a "
+                             "terminal, else 2)")
 
 
 def _positive_int(text):
@@ -154,6 +191,12 @@ def _fraction(text):
     return value
 
 
+def _file_path(text):
+    if text.endswith(("/", os.sep)):
+        raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}, which names a folder")
+    return Path(text)
+
+
 def _parse(kind, text):
     try:
         return kind(text)
@@ -166,6 +209,11 @@ def _parse(kind, text):
 def _load_data(name, data_dir):
     from batchnet.datasets import DatasetError, load_dataset
 
+    if data_dir is not None:
+        data_dir = data_dir.expanduser()
+        if not data_dir.is_dir():
+            found = "is a file, not a folder" if data_dir.exists() else "does not exist"
+            raise CommandError(f"--data-dir: {data_dir} {found}")
     try:
         return load_dataset(name, data_dir)
     except DatasetError as error:
@@ -178,6 +226,20 @@ def _prepare(images, labels, dtype):
     return scale_images(images, dtype)[..., None], one_hot(labels, 10, dtype)
 
 
+def _backend(name):
+    """The backend ``--backend`` names, else ``$BATCHNET_BACKEND``'s, else NumPy."""
+    from backends import get_backend
+
+    try:
+        return get_backend(name)
+    except BackendUnavailable as error:
+        raise CommandError(str(error)) from None
+    except ValueError:
+        # argparse has checked --backend: the bad name came from the environment
+        setting = os.environ.get("BATCHNET_BACKEND")
+        raise UsageError(f"$BATCHNET_BACKEND: expected numpy, cupy or auto, got {setting!r}") from None
+
+
 def _load_model(path, backend):
     from batchnet.serialization import ModelFileError, load_model
 
@@ -185,12 +247,48 @@ def _load_model(path, backend):
         return load_model(path, backend=backend)
     except FileNotFoundError:
         raise CommandError(f"no model file at {path}") from None
-    except (ModelFileError, BackendUnavailable) as error:
+    except ModelFileError as error:
         raise CommandError(str(error)) from None
 
 
-def _predicted_classes(network, images):
-    return network.predict(images).argmax(axis=1)
+def _check_file_can_be_written(option, path, example):
+    """Refuse now, before any work, a file path that could not be written at the end."""
+    if path.is_dir():
+        raise CommandError(f"{option}: {path} is a folder; expected a file name, e.g. {path / example}")
+    folder = path.parent
+    if not folder.exists():
+        raise CommandError(f"{option}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise CommandError(f"{option}: {folder} is a file, not a folder")
+    _check_folder_is_writable(option, folder)
+
+
+def _check_folder_is_writable(option, folder):
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise CommandError(f"{option}: cannot write in {folder} ({error.strerror or error})") from None
+
+
+def _write_atomically(path, write):
+    """``write(file)`` into a new file beside ``path``, renamed to ``path`` once complete and synced:
+    ``path`` is never half-written, and nothing is left behind when writing fails."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    file = open(temporary, "xb")  # "x": a fresh file, created with the umask's permissions
+    try:
+        with file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _predicted_classes(network, images, threads):
+    return network.predict(images, threads=threads).argmax(axis=1)
 
 
 # -- train ------------------------------------------------------------------------
@@ -201,37 +299,42 @@ def run_train(args):
     for option, value in TRAINING_DEFAULTS[args.model].items():
         if getattr(args, option) is None:
             setattr(args, option, value)
+    if args.verbose is None:
+        # in a log file every redraw of a bar would stay: there, one line per epoch
+        args.verbose = 1 if sys.stdout.isatty() and sys.stderr.isatty() else 2
     if args.plot is not None:
         _require_plotting()
-    if args.save is not None and not args.save.parent.is_dir():
-        raise CommandError(f"--save: the folder {args.save.parent} does not exist")
+        _check_plot_folder(args.plot)
+    if args.save is not None:
+        _check_file_can_be_written("--save", args.save, "model.npz")
     started = time.perf_counter()
-    builder = getattr(models, MODELS[args.model])
-    try:
-        # before the data: a backend that cannot run is said at once, not after a download
-        network = builder(backend=args.backend, dtype=args.dtype)
-    except BackendUnavailable as error:
-        raise CommandError(str(error)) from None
+    # before the data: a backend that cannot run is said at once, not after a download
+    network = getattr(models, MODELS[args.model])(backend=_backend(args.backend), dtype=args.dtype)
     (x_train, y_train), (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     if args.limit is not None:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
-    print(f"training {args.model} on {args.dataset}: {len(train_inputs)} images{held_out}, "
-          f"{args.epochs} epochs, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
+    print(f"training {args.model} on {args.dataset}: {_count(len(train_inputs), 'image')}{held_out}, "
+          f"{_count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
           f"{network.backend.name} {args.dtype}", flush=True)
     training_started = time.perf_counter()
     try:
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                     threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
-    except TrainingDiverged as error:
+    except (TrainingDiverged, TypeError, ValueError) as error:
+        # the ValueErrors are fit's argument checks (--validation-split leaving no training images)
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
     if network.history.stopped_early:
-        print(f"training stopped early: {network.history.stopped_early}")
-    test = network.evaluate(test_inputs, test_targets)
+        # fit stops early without raising only on Ctrl-C (a diverged loss raises). Nothing is
+        # saved then: not over the --save file, which may hold a finished model, and not as a new
+        # file, which would be taken later for a finished one
+        not_saved = f"; nothing was saved to {args.save}, as an interrupted run never is" if args.save else ""
+        raise Interrupted(f"training {network.history.stopped_early}{not_saved}")
+    test = network.evaluate(test_inputs, test_targets, threads=args.threads)
     print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
     print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")
     if args.save is not None:
@@ -240,11 +343,21 @@ def run_train(args):
         try:
             save_model(network, args.save)
         except OSError as error:
+            # strerror: the error's own text names save_model's temporary file, not the user's path
+            raise CommandError(f"could not save the model to {args.save}: {error.strerror or error}") from None
+        except ValueError as error:  # what save_model refuses to write (an unregistered function, ...)
             raise CommandError(f"could not save the model to {args.save}: {error}") from None
         print(f"saved the model to {args.save}")
     if args.plot is not None:
-        written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset)
+        try:
+            written = _write_plots(network, args.plot, test_inputs, y_test, args.dataset, args.threads)
+        except OSError as error:
+            raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _count(number, noun):
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _require_plotting():
@@ -256,11 +369,21 @@ def _require_plotting():
         raise CommandError(f"--plot: {error}") from None
 
 
-def _write_plots(network, folder, test_inputs, test_labels, dataset):
+def _check_plot_folder(folder):
+    """``folder`` exists as a folder we may write in, or can be made."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"--plot: {existing} is a file, not a folder")
+    _check_folder_is_writable("--plot", existing)
+
+
+def _write_plots(network, folder, test_inputs, test_labels, dataset, threads):
     from batchnet import plotting
     from batchnet.datasets import CLASS_NAMES
 
-    predictions = _predicted_classes(network, test_inputs)
+    predictions = _predicted_classes(network, test_inputs, threads)
     names = CLASS_NAMES[dataset]
     return [
         plotting.plot_learning_curves(network.history, folder / "learning_curves.png"),
@@ -272,59 +395,124 @@ def _write_plots(network, folder, test_inputs, test_labels, dataset):
 
 # -- evaluate / predict ----------------------------------------------------------------
 def run_evaluate(args):
-    network = _load_model(args.model, args.backend)
+    network = _load_model(args.model, _backend(args.backend))
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
-    if network.loss is None:
-        accuracy, loss = float((_predicted_classes(network, inputs) == y_test).mean()), ""
-    else:
-        test = network.evaluate(inputs, targets)
-        accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
+    inputs = _image_batch(f"the {args.dataset} test set", inputs, _model_sample_shape(network))
+    try:
+        if network.loss is None:
+            accuracy, loss = float((_predicted_classes(network, inputs, args.threads) == y_test).mean()), ""
+        else:
+            test = network.evaluate(inputs, targets, threads=args.threads)
+            accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"the model does not fit the {args.dataset} test set: {error}") from None
     print(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")
 
 
 def run_predict(args):
-    network = _load_model(args.model, args.backend)
+    output = None
+    if args.output is not None:
+        if args.output.is_dir():
+            raise CommandError(f"--output: {args.output} is a folder; expected a file name, "
+                               f"e.g. {args.output / 'classes.npy'}")
+        output = _npy_path(args.output)
+        _check_file_can_be_written("--output", output, "classes.npy")
+    network = _load_model(args.model, _backend(args.backend))
     labels = None
     if args.input is not None:
-        inputs = _read_input(args.input, network.dtype)
+        inputs = _read_input(args.input, network)
     else:
         dataset = args.dataset or "mnist"
         _, (x_test, labels) = _load_data(dataset, args.data_dir)
         inputs, _ = _prepare(x_test, labels, network.dtype.name)
+        inputs = _image_batch(f"the {dataset} test set", inputs, _model_sample_shape(network))
     try:
-        predictions = _predicted_classes(network, inputs)
+        predictions = _predicted_classes(network, inputs, args.threads)
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model cannot take these inputs: {error}") from None
-    if args.output is not None:
-        np.save(args.output, predictions)
-        print(f"saved {len(predictions)} predicted classes to {args.output}")
+    if output is not None:
+        try:
+            _write_atomically(output, lambda file: np.save(file, predictions))
+        except OSError as error:
+            raise CommandError(f"could not write {output}: {error.strerror or error}") from None
+        print(f"saved {len(predictions)} predicted classes to {output}")
     elif labels is None:
         print("\n".join(str(label) for label in predictions))
     if labels is not None:
         print(f"accuracy: {float((predictions == labels).mean()):.4f} on {len(labels)} test images")
 
 
-def _read_input(path, dtype):
-    try:
-        images = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CommandError(f"no input file at {path}") from None
-    except (OSError, ValueError) as error:
-        raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+def _npy_path(path):
+    """The file ``np.save(path)`` writes: ``.npy`` is added when missing."""
+    return path if path.suffix == ".npy" else path.with_name(path.name + ".npy")
+
+
+def _read_input(path, network):
+    """The images in the .npy file at ``path`` as a batch the model takes, scaled to [0, 1]."""
+    images = _load_npy(path)
     if images.dtype == np.uint8:
         from batchnet.data import scale_images
 
-        images = scale_images(images, dtype)
+        images = scale_images(images, network.dtype)
     elif images.dtype.kind == "f":
-        images = images.astype(dtype)
+        _check_pixel_range(path, images)
+        images = images.astype(network.dtype)
     else:
-        raise CommandError(f"{path}: expected uint8 pixels or floats, got dtype {images.dtype}")
-    if images.ndim == 2:
+        raise CommandError(f"{path}: expected uint8 pixels or floats in [0, 1], got dtype {images.dtype}")
+    return _image_batch(path, images, _model_sample_shape(network))
+
+
+def _load_npy(path):
+    try:
+        with open(path, "rb") as file:
+            magic = file.read(len(NPY_MAGIC))
+    except FileNotFoundError:
+        raise CommandError(f"no input file at {path}") from None
+    except OSError as error:
+        raise CommandError(f"{path}: cannot read it ({error.strerror})") from None
+    if magic != NPY_MAGIC:
+        # np.load would try to unpickle anything else and suggest allow_pickle: say what came
+        found = "a .npz archive" if magic.startswith(ZIP_MAGIC) else "a file without the .npy header"
+        raise CommandError(f"{path}: expected a .npy array (written by np.save), got {found}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise CommandError(f"{path}: not a readable .npy array ({error})") from None
+
+
+def _check_pixel_range(path, images):
+    if not np.isfinite(images).all():
+        raise CommandError(f"{path}: the images contain NaN or inf")
+    if images.size and (images.min() < 0 or images.max() > 1):
+        raise CommandError(f"{path}: float pixels must be in [0, 1] (or give uint8 pixels 0..255), "
+                           f"got values in [{images.min():g}, {images.max():g}]")
+
+
+def _model_sample_shape(network):
+    """The shape of one sample the model was saved for (the file keeps it), or None."""
+    first = network.layers[0]
+    return None if first.input is None else tuple(int(size) for size in first.input.shape[1:])
+
+
+def _image_batch(source, images, sample_shape):
+    """``images`` (from ``source``, for messages) as ``(N, *sample_shape)``; one image alone, or
+    images without their single channel axis, are taken too."""
+    if sample_shape is None:  # an untrained model: leave the shape to the model's own check
+        images = images[None] if images.ndim == 2 else images
+        return images[..., None] if images.ndim == 3 else images
+    accepted = [sample_shape]
+    if len(sample_shape) > 1 and sample_shape[-1] == 1:
+        accepted.insert(0, sample_shape[:-1])
+    if images.shape in accepted:
         images = images[None]
-    if images.ndim == 3:
-        images = images[..., None]
-    return images
+    if images.shape[1:] not in accepted:
+        forms = " or ".join(f"(N, {', '.join(str(size) for size in shape)})" for shape in accepted)
+        raise CommandError(f"the model cannot take these inputs: expected images {forms} like the model's "
+                           f"input, got {images.shape} from {source}")
+    if not len(images):
+        raise CommandError(f"{source}: holds no images")
+    return images.reshape(len(images), *sample_shape)
 
 
 # -- check ------------------------------------------------------------------------
@@ -398,12 +586,7 @@ def _largest_difference(expected, actual):
 
 
 def run_check(args):
-    from backends import get_backend
-
-    try:
-        backend = get_backend(args.backend)
-    except BackendUnavailable as error:
-        raise CommandError(str(error)) from None
+    backend = _backend(args.backend)
     rng = np.random.default_rng(args.seed)
     tolerance = CHECK_TOLERANCE[args.dtype]
     print(f"batched layers on {backend.name} ({args.dtype}) vs the per-sample reference, "
@@ -421,6 +604,6 @@ def run_check(args):
 
 # -- info -------------------------------------------------------------------------
 def run_info(args):
-    from batchnet.config import config_report, format_report
+    from batchnet.config import show_config
 
-    print(format_report(config_report()))
+    show_config()

@@ -1,5 +1,6 @@
 """What batchnet runs on here: versions, backends, kernels, BLAS and threads."""
 
+import os
 import platform
 import sys
 
@@ -44,7 +45,22 @@ def config_report():
         report["backends"]["cupy"]["kernels"] = cupy_backend.kernels()
     else:
         report["backends"]["cupy"]["reason"] = cupy_reason
+    report["backends"]["default"] = _default_backend()
     return report
+
+
+def _default_backend():
+    """The backend ``NeuralNetwork()`` and the commands take without ``--backend``, and why."""
+    import backends
+
+    setting = os.environ.get("BATCHNET_BACKEND")
+    source = "$BATCHNET_BACKEND is not set" if setting is None else f"$BATCHNET_BACKEND={setting!r}"
+    try:
+        return f"{backends.get_backend().name} ({source})"
+    except ValueError:
+        return f"none: {source} is not numpy, cupy or auto, so NeuralNetwork() and the commands refuse it"
+    except backends.BackendUnavailable as error:
+        return f"none: {source}, but {error}"
 
 
 def format_report(report, indent=0):

@@ -5,13 +5,15 @@ y_test)`` as uint8 arrays, images ``(N, 28, 28)`` and labels ``(N,)``, like
 ``keras.datasets``; scale and encode them with :func:`batchnet.scale_images` and
 :func:`batchnet.one_hot`.
 
-The four files (``.gz`` or uncompressed) are looked for, in order, in: the
-``data_dir`` argument, ``$BATCHNET_DATA/<name>`` or ``$BATCHNET_DATA`` itself,
+The four files (``.gz`` or uncompressed) are read from the ``data_dir``
+argument when one is given, and from nowhere else: a folder named on purpose
+is never silently traded for another. Without it they are looked for, in
+order, in ``$BATCHNET_DATA/<name>`` or ``$BATCHNET_DATA`` itself,
 ``~/.cache/batchnet/<name>`` and, for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``
 (Debian's ``dataset-fashion-mnist``). When no folder holds all four, the missing
-ones are downloaded into the first of those folders from public mirrors,
-checked against the published SHA-256 of the ``.gz`` archives, and renamed into
-place only once complete and verified.
+ones are downloaded into ``data_dir`` (made if need be) or else the first of
+those folders, from public mirrors, checked against the published SHA-256 of the
+``.gz`` archives, and renamed into place only once complete and verified.
 """
 
 import gzip
@@ -106,7 +108,8 @@ def load_fashion_mnist(data_dir=None, download=True):
 
 
 def load_dataset(name, data_dir=None, download=True):
-    """Find (or download) the four IDX files of dataset ``name`` and parse them."""
+    """Find (or download) the four IDX files of dataset ``name`` and parse them; given a
+    ``data_dir``, there and nowhere else."""
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
     spec = DATASETS[name]
@@ -123,10 +126,11 @@ def load_dataset(name, data_dir=None, download=True):
 
 # -- where the files are --------------------------------------------------
 def candidate_dirs(spec, data_dir=None):
-    """The folders searched for ``spec``'s files, in order (the first is where downloads go)."""
-    folders = []
+    """The folders searched for ``spec``'s files, in order (the first is where downloads go):
+    ``data_dir`` alone when it is given."""
     if data_dir is not None:
-        folders.append(Path(data_dir).expanduser())
+        return [Path(data_dir).expanduser()]
+    folders = []
     environment = os.environ.get("BATCHNET_DATA")
     if environment:
         folders += [Path(environment).expanduser() / spec.name, Path(environment).expanduser()]
@@ -209,7 +213,8 @@ def download_file(url, destination, sha256):
 
 def _missing_message(spec, data_dir, reasons):
     names = ", ".join(f"{base}.gz" for base in FILES.values())
-    folders = "\n".join(f"  - {folder}" for folder in candidate_dirs(spec, data_dir))
+    folders = "\n".join(f"  - {folder}{'' if folder.is_dir() else ' (no such folder)'}"
+                        for folder in candidate_dirs(spec, data_dir))
     lines = [
         f"{spec.name}: the data files were not found and could not be downloaded.",
         f"Needed: {names} (gzipped or not).",

@@ -3,6 +3,7 @@
 import gzip
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,7 +65,7 @@ def offline(monkeypatch, tmp_path):
 def test_train_prints_test_accuracy_and_time(data_dir, capsys):
     assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0"]) == 0
     output = capsys.readouterr().out
-    assert "training mlp on mnist: 240 images, 1 epochs, adam lr=0.001, batch 32, numpy float32" in output
+    assert "training mlp on mnist: 240 images, 1 epoch, adam lr=0.001, batch 32, numpy float32" in output
     assert "test accuracy: " in output and "(test loss" in output and "60 images" in output
     assert "s training" in output
 
@@ -156,6 +157,7 @@ def test_evaluate_corrupt_model_exits_1_without_traceback(tmp_path, capsys):
 
 
 def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
+    (tmp_path / "none").mkdir()  # an empty folder: a missing one is refused before any search
     assert cli.main(["train", "--dataset", "fashion-mnist", "--data-dir", str(tmp_path / "none")]) == 1
     error = capsys.readouterr().err
     assert "apt-get install dataset-fashion-mnist" in error and "BATCHNET_DATA" in error
@@ -173,6 +175,8 @@ def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
     ["train", "--validation-split", "1"],
     ["train", "--dtype", "float16"],
     ["predict", "model.npz", "--dataset", "mnist", "--input", "x.npy"],
+    ["predict", "model.npz", "--output", "out/"],
+    ["train", "--save", "models/"],
     ["evaluate"],
     ["fly"],
 ])
@@ -264,3 +268,319 @@ def test_save_into_a_missing_folder_fails_before_training(data_dir, tmp_path, ca
     assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "absent" / "m.npz")]) == 1
     captured = capsys.readouterr()
     assert "does not exist" in captured.err and "training" not in captured.out
+
+
+def save_model_for_ten_features(path):
+    """A saved model whose input is 10 features, not a 28x28 image."""
+    from batchnet import FCLayer, NeuralNetwork, mse, mse_prime, save_model
+
+    network = NeuralNetwork().add(FCLayer(10)).use(mse, mse_prime)
+    network.predict(np.zeros((1, 10), dtype=np.float32))
+    save_model(network, path)
+    return path
+
+
+def test_evaluate_a_model_that_does_not_fit_the_images_exits_1_with_one_line(data_dir, tmp_path, capsys):
+    path = save_model_for_ten_features(tmp_path / "ten.npz")
+    assert cli.main(["evaluate", str(path), "--data-dir", str(data_dir)]) == 1
+    error = capsys.readouterr().err
+    assert error == ("batchnet evaluate: the model cannot take these inputs: expected images (N, 10) like the "
+                     "model's input, got (60, 28, 28, 1) from the mnist test set\n")
+
+
+def test_evaluate_a_model_with_three_outputs_exits_1_with_one_line(data_dir, tmp_path, capsys):
+    from batchnet import FCLayer, FlattenLayer, NeuralNetwork, mse, mse_prime, save_model
+
+    network = NeuralNetwork().add(FlattenLayer()).add(FCLayer(3)).use(mse, mse_prime)
+    network.predict(np.zeros((1, 28, 28, 1), dtype=np.float32))
+    save_model(network, tmp_path / "three.npz")
+    assert cli.main(["evaluate", str(tmp_path / "three.npz"), "--data-dir", str(data_dir)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("batchnet evaluate: the model does not fit the mnist test set: mse: expected targets")
+    assert error.count("\n") == 1
+
+
+def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_dir, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--limit", "1",
+                     "--validation-split", "0.5", "--verbose", "0"]) == 1
+    error = capsys.readouterr().err
+    assert "validation_split leaves no training samples" in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("pixels, shown", [(255.0, "[0, 255]"), (-0.5, "[-0.5, 0]")])
+def test_predict_refuses_float_images_outside_0_1(saved_model, tmp_path, capsys, pixels, shown):
+    images = np.zeros((3, 28, 28), dtype=np.float32)
+    images[0, 0, 0] = pixels
+    np.save(tmp_path / "images.npy", images)
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 1
+    error = capsys.readouterr().err
+    assert "float pixels must be in [0, 1] (or give uint8 pixels 0..255)" in error
+    assert f"got values in {shown}" in error
+
+
+def test_predict_takes_float_images_in_0_1_like_the_same_uint8_images(saved_model, data_dir, tmp_path, capsys):
+    (x_train, _), _ = datasets.load_mnist(data_dir)
+    np.save(tmp_path / "uint8.npy", x_train[:5])
+    np.save(tmp_path / "floats.npy", x_train[:5] / 255.0)
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "uint8.npy")]) == 0
+    from_uint8 = capsys.readouterr().out
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "floats.npy")]) == 0
+    assert capsys.readouterr().out == from_uint8
+
+
+def test_predict_refuses_an_npz_input_saying_a_npy_array_is_expected(saved_model, tmp_path, capsys):
+    np.savez(tmp_path / "images.npz", x=np.zeros((2, 28, 28), dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npz")]) == 1
+    error = capsys.readouterr().err
+    assert "expected a .npy array" in error and "got a .npz archive" in error and "Traceback" not in error
+
+
+def test_predict_refuses_a_text_input_without_suggesting_pickles(saved_model, tmp_path, capsys):
+    (tmp_path / "images.txt").write_text("0 0 0\n1 1 1\n")
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.txt")]) == 1
+    error = capsys.readouterr().err
+    assert "expected a .npy array" in error and "pickle" not in error
+
+
+@pytest.mark.parametrize("shape", [(5, 32, 32), (10, 784), (5, 28, 28, 3)])
+def test_predict_wrong_image_shape_is_said_about_the_images(saved_model, tmp_path, capsys, shape):
+    np.save(tmp_path / "images.npy", np.zeros(shape, dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 1
+    error = capsys.readouterr().err
+    assert (f"expected images (N, 28, 28) or (N, 28, 28, 1) like the model's input, got {shape}" in error)
+
+
+@pytest.mark.parametrize("shape", [(28, 28), (28, 28, 1), (2, 28, 28, 1)])
+def test_predict_takes_one_image_or_images_with_their_channel_axis(saved_model, tmp_path, capsys, shape):
+    np.save(tmp_path / "images.npy", np.zeros(shape, dtype=np.uint8))
+    assert cli.main(["predict", str(saved_model), "--input", str(tmp_path / "images.npy")]) == 0
+    assert len(capsys.readouterr().out.split()) == (2 if len(shape) == 4 else 1)
+
+
+def test_predict_output_without_npy_prints_the_file_np_save_wrote(saved_model, data_dir, tmp_path, capsys):
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir),
+                     "--output", str(tmp_path / "classes")]) == 0
+    assert f"predicted classes to {tmp_path / 'classes.npy'}\n" in capsys.readouterr().out
+    assert [path.name for path in tmp_path.iterdir()] == ["classes.npy"]
+
+
+def test_predict_output_into_a_missing_folder_fails_before_the_model_is_read(tmp_path, capsys):
+    assert cli.main(["predict", str(tmp_path / "absent.npz"), "--output", str(tmp_path / "no" / "c.npy")]) == 1
+    error = capsys.readouterr().err
+    assert f"--output: the folder {tmp_path / 'no'} does not exist" in error and "no model file" not in error
+
+
+def test_predict_output_onto_a_folder_is_refused(saved_model, tmp_path, capsys):
+    assert cli.main(["predict", str(saved_model), "--output", str(tmp_path)]) == 1
+    assert f"--output: {tmp_path} is a folder; expected a file name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_predict_output_that_fails_to_write_keeps_the_old_file_and_leaves_nothing(saved_model, data_dir, tmp_path,
+                                                                                   capsys, monkeypatch):
+    output = tmp_path / "classes.npy"
+    output.write_bytes(b"old")
+
+    def disk_full(file, array):
+        file.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "save", disk_full)
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir), "--output", str(output)]) == 1
+    assert f"could not write {output}: No space left on device" in capsys.readouterr().err
+    assert output.read_bytes() == b"old" and [path.name for path in tmp_path.iterdir()] == ["classes.npy"]
+
+
+def test_predict_output_gets_the_usual_file_permissions(saved_model, data_dir, tmp_path):
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir),
+                         "--output", str(tmp_path / "c.npy")]) == 0
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "c.npy").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("plot", ["afile", "afile/plots"])
+def test_plot_into_a_file_fails_before_training(data_dir, tmp_path, capsys, plot):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "afile").write_text("mine")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--plot", str(tmp_path / plot)]) == 1
+    captured = capsys.readouterr()
+    assert f"--plot: {tmp_path / 'afile'} is a file, not a folder" in captured.err
+    assert "training" not in captured.out and (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_plot_into_a_folder_that_cannot_be_made_fails_before_training(data_dir, capsys):
+    pytest.importorskip("matplotlib")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--plot", "/proc/batchnet-plots"]) == 1
+    captured = capsys.readouterr()
+    assert "--plot: cannot write in /proc" in captured.err and "training" not in captured.out
+
+
+def test_save_onto_a_folder_fails_before_training(data_dir, tmp_path, capsys):
+    (tmp_path / "models").mkdir()
+    assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "models")]) == 1
+    captured = capsys.readouterr()
+    assert f"--save: {tmp_path / 'models'} is a folder; expected a file name, e.g. " in captured.err
+    assert "training" not in captured.out
+
+
+def test_save_path_ending_in_a_slash_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["train", "--save", f"{tmp_path}/models/"])
+    assert caught.value.code == 2
+    assert "which names a folder" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_under_a_file_fails_before_training(data_dir, tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--save", str(tmp_path / "afile" / "m.npz")]) == 1
+    captured = capsys.readouterr()
+    assert f"--save: {tmp_path / 'afile'} is a file, not a folder" in captured.err
+    assert "training" not in captured.out
+
+
+def test_failed_save_names_the_given_path_not_a_temporary_file(data_dir, tmp_path, capsys, monkeypatch):
+    from batchnet import serialization
+
+    def refused(network, path):
+        raise OSError(28, "No space left on device", str(tmp_path / ".m.npz.x1y2.part"))
+
+    monkeypatch.setattr(serialization, "save_model", refused)
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+                     "--save", str(tmp_path / "m.npz")]) == 1
+    error = capsys.readouterr().err
+    assert f"could not save the model to {tmp_path / 'm.npz'}: No space left on device" in error
+    assert ".part" not in error
+
+
+@pytest.mark.parametrize("command", ["train", "check"])
+def test_negative_seed_is_a_usage_error_naming_what_is_expected(command, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main([command, "--seed", "-1"])
+    assert caught.value.code == 2
+    assert "argument --seed: expected a non-negative integer, got -1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["train"], ["check"], ["predict", "MODEL"], ["evaluate", "MODEL"]])
+def test_bad_backend_variable_is_a_usage_error_naming_it(saved_model, command, capsys, monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
+    arguments = [str(saved_model) if argument == "MODEL" else argument for argument in command]
+    assert cli.main(arguments) == 2
+    error = capsys.readouterr().err
+    assert error == f"batchnet {command[0]}: $BATCHNET_BACKEND: expected numpy, cupy or auto, got 'bogus'\n"
+
+
+def test_info_reports_the_backend_variable(capsys, monkeypatch):
+    monkeypatch.delenv("BATCHNET_BACKEND", raising=False)
+    assert cli.main(["info"]) == 0
+    assert "default: numpy ($BATCHNET_BACKEND is not set)" in capsys.readouterr().out
+    monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
+    assert cli.main(["info"]) == 0
+    assert "$BATCHNET_BACKEND='bogus' is not numpy, cupy or auto" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["train"], ["evaluate", "MODEL"], ["predict", "MODEL"]])
+def test_missing_data_dir_is_an_error_naming_it_even_when_data_is_elsewhere(saved_model, data_dir, tmp_path,
+                                                                            capsys, monkeypatch, command):
+    monkeypatch.setenv("BATCHNET_DATA", str(data_dir))
+    arguments = [str(saved_model) if argument == "MODEL" else argument for argument in command]
+    assert cli.main([*arguments, "--data-dir", str(tmp_path / "typo")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"batchnet {command[0]}: --data-dir: {tmp_path / 'typo'} does not exist\n"
+    assert "training" not in captured.out
+
+
+@pytest.fixture
+def ctrl_c_during_training(monkeypatch):
+    """Ctrl-C at the first optimizer step."""
+    from batchnet.optimizers import Adam
+
+    def interrupted(self, layers):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Adam, "step", interrupted)
+
+
+def test_ctrl_c_keeps_an_existing_save_file_and_exits_130(data_dir, tmp_path, capsys, ctrl_c_during_training):
+    path = tmp_path / "precious.npz"
+    path.write_bytes(b"a finished model")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--verbose", "0",
+                     "--save", str(path)]) == 130
+    assert capsys.readouterr().err == (f"batchnet train: training interrupted during epoch 1; nothing was saved "
+                                       f"to {path}, as an interrupted run never is\n")
+    assert path.read_bytes() == b"a finished model"
+
+
+def test_ctrl_c_saves_no_new_model_file(data_dir, tmp_path, capsys, ctrl_c_during_training):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--verbose", "0",
+                     "--save", str(tmp_path / "new.npz")]) == 130
+    assert "interrupted during epoch 1" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_outside_training_exits_130_without_traceback(saved_model, data_dir, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets, "load_dataset", interrupted)
+    assert cli.main(["evaluate", str(saved_model), "--data-dir", str(data_dir)]) == 130
+    assert capsys.readouterr().err == "batchnet evaluate: interrupted\n"
+
+
+@pytest.mark.parametrize("command, method", [("evaluate", "evaluate"), ("predict", "predict")])
+def test_evaluate_and_predict_take_threads(saved_model, data_dir, capsys, monkeypatch, command, method):
+    from batchnet import NeuralNetwork
+
+    original, threads_used = getattr(NeuralNetwork, method), []
+
+    def spy(self, *args, threads=None, **kwargs):
+        threads_used.append(threads)
+        return original(self, *args, threads=threads, **kwargs)
+
+    monkeypatch.setattr(NeuralNetwork, method, spy)
+    assert cli.main([command, str(saved_model), "--data-dir", str(data_dir), "--threads", "1"]) == 0
+    assert threads_used[-1] == 1  # (load_model's own check run comes before)
+
+
+def test_version_prints_the_package_version(capsys):
+    import batchnet
+
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--version"])
+    assert caught.value.code == 0 and capsys.readouterr().out == f"batchnet {batchnet.__version__}\n"
+
+
+def test_train_off_a_terminal_prints_one_line_per_epoch_by_default(data_dir, capsys):
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "epoch 1/2 " in captured.out and "epoch 2/2 " in captured.out
+    assert "\r" not in captured.err and "it/s" not in captured.err
+
+
+def test_info_prints_what_show_config_prints(capsys):
+    from batchnet import show_config
+
+    show_config()
+    expected = capsys.readouterr().out
+    assert cli.main(["info"]) == 0
+    assert capsys.readouterr().out == expected
+
+
+def test_a_model_save_model_refuses_is_one_line(data_dir, tmp_path, capsys, monkeypatch):
+    from batchnet import serialization
+
+    def refused(network, path):
+        raise ValueError("save_model: only registered functions can be saved")
+
+    monkeypatch.setattr(serialization, "save_model", refused)
+    assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
+                     "--save", str(tmp_path / "m.npz")]) == 1
+    assert capsys.readouterr().err == (f"batchnet train: could not save the model to {tmp_path / 'm.npz'}: "
+                                       "save_model: only registered functions can be saved\n")

@@ -208,6 +208,23 @@ def test_explicit_dir_comes_before_the_environment(isolated, monkeypatch):
     assert len(x_train) == 3
 
 
+def test_explicit_dir_is_the_only_folder_searched(isolated, monkeypatch):
+    write_dataset(isolated / "env", train=6)
+    write_dataset(isolated / "home" / ".cache" / "batchnet" / "mnist", train=8)
+    monkeypatch.setenv("BATCHNET_DATA", str(isolated / "env"))
+    (isolated / "empty").mkdir()
+    with pytest.raises(DatasetError) as caught:
+        load_mnist(isolated / "empty", download=False)
+    assert f"Looked in:\n  - {isolated / 'empty'}\n" in str(caught.value)
+
+
+def test_missing_explicit_dir_is_said_to_be_missing(isolated, monkeypatch):
+    write_dataset(isolated / "env", train=6)
+    monkeypatch.setenv("BATCHNET_DATA", str(isolated / "env"))
+    with pytest.raises(DatasetError, match="nowhere \\(no such folder\\)"):
+        load_mnist(isolated / "nowhere", download=False)
+
+
 def test_environment_subfolder_named_after_the_dataset(isolated, monkeypatch):
     write_dataset(isolated / "env" / "mnist", train=4)
     write_dataset(isolated / "env", train=6)
