@@ -18,14 +18,14 @@ _instances = {}
 def get_backend(name=None):
     """Return the backend called ``name``.
 
-    ``None`` reads ``$BATCHNET_BACKEND`` and falls back to ``"numpy"``;
+    ``None`` reads ``$BATCHNET_BACKEND`` and falls back to ``"numpy"`` when it is unset or empty;
     ``"auto"`` is CuPy when a GPU works, else NumPy. Asking for CuPy where it
     cannot work raises :class:`BackendUnavailable` with the reason.
     """
     if isinstance(name, Backend):
         return name
     if name is None:
-        name = os.environ.get("BATCHNET_BACKEND", "numpy")
+        name = os.environ.get("BATCHNET_BACKEND") or "numpy"  # set but empty reads as unset, as shells mean it
     if not isinstance(name, str):
         raise TypeError(f"backend: expected a name in {BACKEND_NAMES + ('auto',)}, got {name!r}")
     name = name.lower()

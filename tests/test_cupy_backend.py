@@ -112,6 +112,11 @@ def test_auto_falls_back_to_numpy():
     assert backends.available_backends() == ["numpy"]
 
 
+def test_an_empty_environment_variable_reads_as_unset(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "")
+    assert backends.get_backend().name == "numpy"
+
+
 @without_gpu
 def test_environment_variable_asking_for_cupy_raises_with_the_reason(monkeypatch):
     monkeypatch.setenv("BATCHNET_BACKEND", "cupy")
