@@ -398,7 +398,7 @@ def run_evaluate(args):
     network = _load_model(args.model, _backend(args.backend))
     _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
-    inputs = _image_batch(f"the {args.dataset} test set", inputs, _model_sample_shape(network))
+    inputs = _image_batch(f"the {args.dataset} test set", inputs, network.sample_shape)
     try:
         if network.loss is None:
             accuracy, loss = float((_predicted_classes(network, inputs, args.threads) == y_test).mean()), ""
@@ -426,7 +426,7 @@ def run_predict(args):
         dataset = args.dataset or "mnist"
         _, (x_test, labels) = _load_data(dataset, args.data_dir)
         inputs, _ = _prepare(x_test, labels, network.dtype.name)
-        inputs = _image_batch(f"the {dataset} test set", inputs, _model_sample_shape(network))
+        inputs = _image_batch(f"the {dataset} test set", inputs, network.sample_shape)
     try:
         predictions = _predicted_classes(network, inputs, args.threads)
     except (TypeError, ValueError) as error:
@@ -460,7 +460,7 @@ def _read_input(path, network):
         images = images.astype(network.dtype)
     else:
         raise CommandError(f"{path}: expected uint8 pixels or floats in [0, 1], got dtype {images.dtype}")
-    return _image_batch(path, images, _model_sample_shape(network))
+    return _image_batch(path, images, network.sample_shape)
 
 
 def _load_npy(path):
@@ -487,12 +487,6 @@ def _check_pixel_range(path, images):
     if images.size and (images.min() < 0 or images.max() > 1):
         raise CommandError(f"{path}: float pixels must be in [0, 1] (or give uint8 pixels 0..255), "
                            f"got values in [{images.min():g}, {images.max():g}]")
-
-
-def _model_sample_shape(network):
-    """The shape of one sample the model was saved for (the file keeps it), or None."""
-    first = network.layers[0]
-    return None if first.input is None else tuple(int(size) for size in first.input.shape[1:])
 
 
 def _image_batch(source, images, sample_shape):

@@ -49,6 +49,17 @@ class NeuralNetwork:
         self.optimizer = None
         self._output_sizes = ((), {})  # (ids of the layers, BatchRunner.elements_per_sample)
 
+    @property
+    def sample_shape(self):
+        """The shape of one input sample (no batch axis) the network last ran on, or None before any.
+
+        A loaded model has it from its file, which records it.
+        """
+        first = self.layers[0] if self.layers else None
+        if first is None or first.input is None:
+            return None
+        return tuple(int(size) for size in first.input.shape[1:])
+
     # -- building ---------------------------------------------------------
     def add(self, layer):
         if not isinstance(layer, Layer):

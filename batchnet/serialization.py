@@ -90,7 +90,7 @@ def save_model(network, path):
         raise TypeError(
             f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
         )
-    input_shape = _sample_shape(network)
+    input_shape = None if network.sample_shape is None else list(network.sample_shape)
     _check_loadable(network, trained=input_shape is not None)
     path = _target_path(path)
     architecture = {
@@ -220,13 +220,6 @@ def _write_atomically(path, arrays):
 def _about(path, error):
     """The OSError ``error`` of the temporary file, told of ``path``: the user never named the other."""
     return type(error)(error.errno, error.strerror, str(path))
-
-
-def _sample_shape(network):
-    first = network.layers[0] if network.layers else None
-    if first is None or first.input is None:
-        return None
-    return [int(size) for size in first.input.shape[1:]]
 
 
 def _layer_description(layer):

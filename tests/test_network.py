@@ -402,3 +402,11 @@ def test_float64_targets_keep_a_float32_networks_backward_pass_in_float32():
     for layer in reversed(net.layers):
         error = layer.backward_propagation(error, 0.1)
     assert all(array.dtype == np.float32 for _, _, array in all_parameters(net))
+
+
+def test_sample_shape_is_that_of_the_last_inputs_and_none_before():
+    x, y = small_images()
+    net = conv_net()
+    assert net.sample_shape is None and NeuralNetwork().sample_shape is None
+    net.fit(x, y, epochs=1, learning_rate=0.1, verbose=0)
+    assert net.sample_shape == (8, 8, 1)
