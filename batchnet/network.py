@@ -332,6 +332,12 @@ class NeuralNetwork:
                 f"NeuralNetwork.{where}: expected float inputs, got dtype {x.dtype} "
                 "(scale integer images first, e.g. x / 255)"
             )
+        sample = self.sample_shape
+        if sample is not None and 1 <= x.ndim <= len(sample) and x.shape in (sample, sample[:-1]):
+            raise ValueError(
+                f"NeuralNetwork.{where}: got one sample of shape {x.shape}, expected a batch "
+                f"(N, {', '.join(map(str, sample))}); for one sample pass x[None]"
+            )
         if x.ndim < 2 or len(x) == 0:
             raise ValueError(
                 f"NeuralNetwork.{where}: expected a non-empty batch (N, ...), got shape {x.shape}"

@@ -411,3 +411,13 @@ def test_a_bad_seed_is_named_in_the_error(seed, images, labels):
 def test_fit_refuses_a_verbose_level_it_does_not_have(verbose, images, labels):
     with pytest.raises(ValueError, match=f"verbose must be 0, 1 or 2, got {verbose!r}"):
         dense_net().fit(images, labels, epochs=1, learning_rate=0.1, verbose=verbose)
+
+
+def test_predict_on_one_sample_says_to_make_it_a_batch(images, labels):
+    net = conv_net()
+    fit_quietly(net, images, labels)
+    for one in (images[0], images[0, ..., 0]):
+        with pytest.raises(ValueError, match=r"NeuralNetwork.predict: got one sample of shape \(6, 6(, 1)?\), "
+                                             r"expected a batch \(N, 6, 6, 1\); for one sample pass x\[None\]"):
+            net.predict(one)
+    assert net.predict(images[0][None]).shape == (1, 3)
