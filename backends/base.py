@@ -26,16 +26,23 @@ def pair(value, name, non_negative=True):
     return result
 
 
-def window_arguments(owner, kernel, stride, padding, kernel_name):
+def window_arguments(owner, kernel, stride, padding, kernel_name, padding_at_most_half=False):
     """A sliding window's ints-or-pairs, checked, as ``(rows, cols)`` pairs: kernel and stride
-    at least 1, padding at least 0. ``owner`` and ``kernel_name`` name them in errors."""
+    at least 1, padding at least 0 (and at most half the kernel, for pooling: so that every
+    window holds a real input). ``owner`` and ``kernel_name`` name them in errors."""
     kernel_pair = pair(kernel, f"{owner} {kernel_name}", non_negative=False)
     stride_pair = pair(stride, f"{owner} stride", non_negative=False)
+    padding_pair = pair(padding, f"{owner} padding")
     if min(stride_pair) < 1:
         raise ValueError(f"{owner}: stride must be at least 1, got {stride!r}")
     if min(kernel_pair) < 1:
         raise ValueError(f"{owner}: {kernel_name} must be at least 1x1, got {kernel!r}")
-    return kernel_pair, stride_pair, pair(padding, f"{owner} padding")
+    half = tuple(size // 2 for size in kernel_pair)
+    if padding_at_most_half and any(p > h for p, h in zip(padding_pair, half)):
+        raise ValueError(
+            f"{owner}: padding must be at most {half}, half the {kernel_name} {kernel_pair}, got {padding_pair}"
+        )
+    return kernel_pair, stride_pair, padding_pair
 
 
 def output_size(size, kernel, stride, padding):

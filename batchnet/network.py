@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from backends import backend_for, get_backend
+from batchnet.arguments import is_count
 from batchnet.history import History
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
@@ -136,7 +137,7 @@ class NeuralNetwork:
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
         epochs = _count(epochs, "epochs", "fit", minimum=0)
-        if verbose not in (0, 1, 2) or isinstance(verbose, float):
+        if not (isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2)):
             raise ValueError(f"NeuralNetwork.fit: verbose must be 0, 1 or 2, got {verbose!r}")
         batch_size = _count(batch_size, "batch_size", "fit")
         if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
@@ -193,7 +194,8 @@ class NeuralNetwork:
                         x_batch, y_batch = x_device[indices], y_device[indices]
                         output = runner.forward(x_batch)
                         total_loss += self.loss(y_batch, output) * len(x_batch)
-                        correct += _count_correct(xp, y_batch, output)
+                        if classification:
+                            correct += _count_correct(y_batch, output)
                         runner.backward(self.loss_prime(y_batch, output))
                         self.optimizer.step(self.layers)
                         if progress is not None:
@@ -281,7 +283,8 @@ class NeuralNetwork:
             x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
             output = runner.forward(x_batch)
             total_loss += self.loss(y_batch, output) * len(x_batch)
-            correct += _count_correct(xp, y_batch, output)
+            if classification:
+                correct += _count_correct(y_batch, output)
         return self._metrics(total_loss, correct, len(x), classification)
 
     @contextlib.contextmanager
@@ -399,9 +402,8 @@ def _is_one_hot(y):
     return bool(((y == 0) | (y == 1)).all() and (y.sum(axis=1) == 1).all())
 
 
-def _count_correct(xp, y_batch, output):
-    if y_batch.ndim != 2 or y_batch.shape[1] < 2:
-        return 0
+def _count_correct(y_batch, output):
+    """How many rows of ``output`` have their largest value where the one-hot ``y_batch`` has its 1."""
     return (output.argmax(axis=1) == y_batch.argmax(axis=1)).sum()
 
 
@@ -438,7 +440,7 @@ def backward_parameters(layers, error):
 
 def _count(value, name, where, minimum=1):
     """``value`` as an int (NumPy's integers too, never a bool), at least ``minimum``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_count(value, minimum):
         kind = "a positive" if minimum == 1 else "a non-negative"
         raise ValueError(f"NeuralNetwork.{where}: {name} must be {kind} int, got {value!r}")
     return int(value)

@@ -42,8 +42,14 @@ class Optimizer:
                     # L2 decay applies to weights only: decaying biases only hurts the fit
                     if name != "bias":
                         gradient = gradient + parameter.dtype.type(self.weight_decay) * parameter
-                state = self.state.setdefault(layer, {}).setdefault(name, {})
-                _check_state_fits(state, parameter, layer, name)
+                states = self.state.get(layer)
+                if states is None:
+                    states = self.state[layer] = {}
+                state = states.get(name)
+                if state is None:
+                    state = states[name] = {}
+                elif state:  # plain SGD keeps none: nothing to check, each step
+                    _check_state_fits(state, parameter, layer, name)
                 self.update(parameter, gradient, state)
 
     def update(self, parameter, gradient, state):
@@ -176,7 +182,8 @@ def get_optimizer(optimizer, learning_rate):
             )
         return optimizer
     if learning_rate is None:
-        raise ValueError(f"learning_rate is needed with optimizer={optimizer!r}")
+        raise ValueError(f"learning_rate is needed with optimizer={optimizer!r} "
+                         "(only an Optimizer instance brings its own)")
     if optimizer is None:
         return SGD(learning_rate)
     if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:

@@ -7,9 +7,9 @@ Each ``fit`` draws its initial weights and batch order from one generator:
 else from the operating system's entropy.
 """
 
-import numbers
-
 import numpy as np
+
+from batchnet.arguments import is_count
 
 _seed_source = None
 
@@ -22,7 +22,7 @@ def set_seed(seed):
 
 def _checked(seed):
     # NumPy's own message for a bad seed ("expected non-negative integer") names no seed
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if not is_count(seed):
         raise ValueError(f"seed: expected a non-negative int, got {seed!r}")
     return int(seed)
 

@@ -14,13 +14,7 @@ class PoolingLayer(Layer):
     def __init__(self, pool_shape=(2, 2), stride=2, padding=(0, 0)):
         super().__init__()
         self.pool_shape, self.stride, self.padding = window_arguments(
-            self.name, pool_shape, stride, padding, "pool_shape")
-        if any(p > k // 2 for p, k in zip(self.padding, self.pool_shape)):
-            raise ValueError(
-                f"{self.name}: padding must be at most half the pool {self.pool_shape}, "
-                f"at most {tuple(k // 2 for k in self.pool_shape)}, "
-                f"got {self.padding}"
-            )
+            self.name, pool_shape, stride, padding, "pool_shape", padding_at_most_half=True)
 
     def output_shape(self, input_shape):
         try:
