@@ -45,11 +45,11 @@ DTYPES = ("float32", "float64")
 # The most elements one sample may have at a layer's input: 2**26 is a 4K RGB
 # image (25M) with room to spare, 512 MiB in float64. The check run of a load
 # makes a zero sample of the recorded input shape, and a hostile file could
-# otherwise ask for petabytes. A sample is (features,) or (H, W, C): eight axes
-# are plenty, and keep the shape within what NumPy can make.
+# otherwise ask for petabytes; the bound on the product bounds every axis too.
+# A sample is (features,) or (H, W, C): eight axes are plenty.
 MAX_SAMPLE_ELEMENTS = 1 << 26
 MAX_SAMPLE_AXES = 8
-MAX_SAMPLE_AXIS_SIZE = 1 << 16
+SAMPLE_SHAPE_RULE = f"1 to {MAX_SAMPLE_AXES} sizes of at least 1, with at most {MAX_SAMPLE_ELEMENTS} elements in all"
 # A model of these layers takes a few thousand characters of JSON; the bound
 # stops a file from having a huge description read and parsed.
 MAX_ARCHITECTURE_CHARACTERS = 1 << 20
@@ -91,7 +91,7 @@ def save_model(network, path):
             f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
         )
     input_shape = None if network.sample_shape is None else list(network.sample_shape)
-    _check_loadable(network, trained=input_shape is not None)
+    _check_loadable(network, input_shape)
     path = _target_path(path)
     architecture = {
         "format": FORMAT,
@@ -158,12 +158,17 @@ def _registered_name(registry, functions, what):
     )
 
 
-def _check_loadable(network, trained):
+def _check_loadable(network, input_shape):
     """Refuse what load_model would refuse, so that no save writes a file that cannot be read back."""
     if not network.layers:
         raise ValueError("save_model: cannot save: the network has no layers")
+    if input_shape is not None and not _is_sample_shape(input_shape):
+        raise ValueError(
+            f"save_model: cannot save: the network ran on samples of shape {tuple(input_shape)}, "
+            f"and load_model reads {SAMPLE_SHAPE_RULE}"
+        )
     for index, layer in enumerate(network.layers):
-        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained)
+        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained=input_shape is not None)
         if missing:
             raise ValueError(
                 f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
@@ -330,20 +335,17 @@ def _read_architecture(path, archive, info):
         raise ModelFileError(f"{path}: dtype must be one of {DTYPES}, got {architecture.get('dtype')!r}")
     shape = architecture.get("input_shape")
     if shape is not None and not _is_sample_shape(shape):
-        raise ModelFileError(
-            f"{path}: bad input_shape {shape!r}: expected a list of 1 to {MAX_SAMPLE_AXES} sizes, "
-            f"each 1 to {MAX_SAMPLE_AXIS_SIZE}, with at most {MAX_SAMPLE_ELEMENTS} elements in all"
-        )
+        raise ModelFileError(f"{path}: bad input_shape {shape!r}: expected a list of {SAMPLE_SHAPE_RULE}")
     architecture.setdefault("loss", None)
     architecture.setdefault("input_shape", None)
     return architecture
 
 
 def _is_sample_shape(shape):
+    """Whether ``shape`` (a list, as JSON gives it) follows SAMPLE_SHAPE_RULE."""
     if not isinstance(shape, list) or not 0 < len(shape) <= MAX_SAMPLE_AXES:
         return False
-    if not all(isinstance(size, int) and not isinstance(size, bool) and 0 < size <= MAX_SAMPLE_AXIS_SIZE
-               for size in shape):
+    if not all(isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in shape):
         return False
     return math.prod(shape) <= MAX_SAMPLE_ELEMENTS
 

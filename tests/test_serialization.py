@@ -543,9 +543,26 @@ def test_an_input_shape_beyond_the_limits_is_rejected(tmp_path, input_shape):
     path = tmp_path / "model.npz"
     save_model(tutorial_mlp(), path)
     rewrite(path, dict(architecture_of(path), input_shape=input_shape))
-    with pytest.raises(ModelFileError, match=r"bad input_shape .*: expected a list of 1 to 8 sizes, each 1 to 65536, "
+    with pytest.raises(ModelFileError, match=r"bad input_shape .*: expected a list of 1 to 8 sizes of at least 1, "
                                              r"with at most 67108864 elements in all"):
         load_model(path)
+
+
+def test_a_wide_flat_input_round_trips(tmp_path):
+    network = NeuralNetwork().add(FCLayer(2)).use(mse, mse_prime)
+    x = np.random.default_rng(0).random((1, 70_000)).astype(np.float32)
+    expected = network.predict(x)
+    save_model(network, tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz").predict(x), expected)
+
+
+def test_a_network_run_on_samples_load_model_would_refuse_is_not_saved(tmp_path):
+    network = NeuralNetwork().add(FlattenLayer()).add(FCLayer(2))
+    network.predict(np.zeros((1, *[1] * 8, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"ran on samples of shape \(1, 1, 1, 1, 1, 1, 1, 1, 3\), "
+                                         r"and load_model reads 1 to 8 sizes"):
+        save_model(network, tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unexpected_member_is_rejected_without_being_decompressed(tmp_path):
