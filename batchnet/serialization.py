@@ -12,9 +12,6 @@ to a temporary file that is renamed over the target only once complete.
 import errno
 import json
 import math
-import os
-import secrets
-import stat
 import zipfile
 import zlib
 from functools import partial
@@ -23,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from batchnet.activations import ACTIVATIONS
+from batchnet.files import check_output_path, write_atomically
 from batchnet.initializers import INITIALIZERS
 from batchnet.layers import (
     ActivationLayer,
@@ -92,7 +90,10 @@ def save_model(network, path):
         )
     input_shape = None if network.sample_shape is None else list(network.sample_shape)
     _check_loadable(network, input_shape)
-    path = _target_path(path)
+    try:
+        path = check_output_path(path)
+    except TypeError as error:
+        raise TypeError(f"save_model: {error}") from None
     architecture = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -107,7 +108,7 @@ def save_model(network, path):
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
             arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
-    _write_atomically(path, arrays)
+    write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load_model(path, backend=None):
@@ -174,57 +175,6 @@ def _check_loadable(network, input_shape):
                 f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
                 "train or predict once before saving, or save before training"
             )
-
-
-def _target_path(path):
-    """``path`` as a ``Path`` to a file that can be written, or an error that names it."""
-    try:
-        text = os.fsdecode(path)
-    except TypeError:
-        raise TypeError(f"save_model: path must be a str or os.PathLike, got {type(path).__name__}") from None
-    target = Path(text)
-    # Path() drops a trailing slash, which says the user meant a folder
-    if text.endswith(("/", os.sep)) or target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "save_model needs a file path, not a folder", text)
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"cannot save {text}: no such folder", str(folder))
-    return target
-
-
-def _write_atomically(path, arrays):
-    """``np.savez`` to a new file beside ``path``, renamed over it once complete and on disk."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
-    try:
-        # created like any new file (0o666 less the umask, applied by the system), not
-        # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise _about(path, error) from None
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, **arrays)
-            output.flush()
-            if mode is not None:
-                os.fchmod(output.fileno(), mode)
-            # on disk before the rename: else a crash soon after it could leave an
-            # empty file where the model was
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError) and error.errno is not None:
-            raise _about(path, error) from None
-        raise
-
-
-def _about(path, error):
-    """The OSError ``error`` of the temporary file, told of ``path``: the user never named the other."""
-    return type(error)(error.errno, error.strerror, str(path))
 
 
 def _layer_description(layer):

@@ -376,6 +376,13 @@ def test_a_missing_folder_is_named(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_parent_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=f"a file, not a folder: '{tmp_path / 'afile'}'"):
+        save_model(tutorial_mlp(), tmp_path / "afile" / "model.npz")
+    assert [path.name for path in tmp_path.iterdir()] == ["afile"]
+
+
 def test_swapped_arguments_are_a_type_error(tmp_path):
     with pytest.raises(TypeError, match=r"a NeuralNetwork first, got str \(the arguments are the other way round\)"):
         save_model(str(tmp_path / "model.npz"), tutorial_mlp())
