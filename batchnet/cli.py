@@ -9,7 +9,6 @@ before any training, and files are written whole or not at all.
 """
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -234,10 +233,8 @@ def _backend(name):
         return get_backend(name)
     except BackendUnavailable as error:
         raise CommandError(str(error)) from None
-    except ValueError:
-        # argparse has checked --backend: the bad name came from the environment
-        setting = os.environ.get("BATCHNET_BACKEND")
-        raise UsageError(f"$BATCHNET_BACKEND: expected numpy, cupy or auto, got {setting!r}") from None
+    except ValueError as error:  # argparse has checked --backend: a bad $BATCHNET_BACKEND, which it names
+        raise UsageError(str(error)) from None
 
 
 def _load_model(path, backend):

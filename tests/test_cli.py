@@ -500,7 +500,7 @@ def test_info_reports_the_backend_variable(capsys, monkeypatch):
     assert "default: numpy ($BATCHNET_BACKEND is not set)" in capsys.readouterr().out
     monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
     assert cli.main(["info"]) == 0
-    assert "$BATCHNET_BACKEND='bogus' is not numpy, cupy or auto" in capsys.readouterr().out
+    assert "default: none: $BATCHNET_BACKEND: expected numpy, cupy or auto, got 'bogus'" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command", [["train"], ["evaluate", "MODEL"], ["predict", "MODEL"]])

@@ -117,6 +117,20 @@ def test_an_empty_environment_variable_reads_as_unset(monkeypatch):
     assert backends.get_backend().name == "numpy"
 
 
+def test_a_bad_environment_variable_is_named_in_the_error(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "Bogus")
+    with pytest.raises(ValueError) as raised:
+        backends.get_backend()
+    assert str(raised.value) == "$BATCHNET_BACKEND: expected numpy, cupy or auto, got 'Bogus'"
+
+
+def test_a_bad_backend_argument_is_named_as_the_argument(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "numpy")
+    with pytest.raises(ValueError) as raised:
+        backends.get_backend("tpu")
+    assert str(raised.value) == "backend: expected numpy, cupy or auto, got 'tpu'"
+
+
 @without_gpu
 def test_environment_variable_asking_for_cupy_raises_with_the_reason(monkeypatch):
     monkeypatch.setenv("BATCHNET_BACKEND", "cupy")
