@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from backends import backend_for
 from batchnet.activations import ACTIVATIONS
 from batchnet.files import check_output_path, write_atomically
 from batchnet.initializers import INITIALIZERS
@@ -107,7 +108,8 @@ def save_model(network, path):
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
-            arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
+            # by the array's own type: weights set by hand on a layer that never ran have no backend yet
+            arrays[_parameter_key(index, name)] = backend_for(array).to_numpy(array)
     write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
@@ -169,12 +171,30 @@ def _check_loadable(network, input_shape):
             f"and load_model reads {SAMPLE_SHAPE_RULE}"
         )
     for index, layer in enumerate(network.layers):
-        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained=input_shape is not None)
+        parameters = layer.parameters()
+        missing = _missing_parameters(layer.parameter_names, parameters, trained=input_shape is not None)
         if missing:
             raise ValueError(
                 f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
                 "train or predict once before saving, or save before training"
             )
+        if parameters:
+            _check_parameters_fit(network, index, layer, parameters)
+
+
+def _check_parameters_fit(network, index, layer, parameters):
+    """Parameters set by hand must be of the dtype and shapes that load_model will expect."""
+    # the shape of the samples that last reached the layer, if it ran
+    sample_shape = None if layer.input is None else tuple(layer.input.shape[1:])
+    expected_shapes = layer.parameter_shapes(sample_shape)
+    for name, array in parameters.items():
+        problem = None
+        if array.dtype != network.dtype:
+            problem = f"{name} of dtype {array.dtype}, the network is {network.dtype}"
+        elif not _fits(expected_shapes[name], tuple(array.shape)):
+            problem = f"{name} of shape {tuple(array.shape)}, where it expects {_shape_text(expected_shapes[name])}"
+        if problem is not None:
+            raise ValueError(f"save_model: cannot save: layer {index} ({layer.name}) has {problem}")
 
 
 def _layer_description(layer):
@@ -353,7 +373,7 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
     missing = _missing_parameters(layer.parameter_names, present, trained=sample_shape is not None)
     if missing:
         raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
-    expected_shapes = layer.expected_parameter_shapes(sample_shape) if present else {}
+    expected_shapes = layer.parameter_shapes(sample_shape) if present else {}
     parameters = {}
     for name in present:
         key = _parameter_key(index, name)
@@ -372,16 +392,26 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
     return parameters
 
 
-def _check_shape(where, name, actual, expected, sample_shape):
-    """``actual`` must be ``expected``, where a ``None`` stands for a size that follows from the input."""
-    if len(actual) == len(expected) and all(
+def _fits(expected, actual):
+    """Whether the shape ``actual`` is ``expected``, where a ``None`` stands for a size that follows from the input."""
+    return len(actual) == len(expected) and all(
         got == size if size is not None else 0 < got <= MAX_SAMPLE_ELEMENTS
         for size, got in zip(expected, actual)
-    ):
+    )
+
+
+def _shape_text(shape):
+    """``shape`` with ``?`` for the sizes that follow from the input."""
+    return str(shape).replace("None", "?")
+
+
+def _check_shape(where, name, actual, expected, sample_shape):
+    """``actual`` must be ``expected`` (see _fits)."""
+    if _fits(expected, actual):
         return
     if sample_shape is None:
         raise ModelFileError(
-            f"{where} expects {name} of shape {str(expected).replace('None', '?')}, got {actual} "
+            f"{where} expects {name} of shape {_shape_text(expected)}, got {actual} "
             f"(? follows from the input, whose shape the file does not record: 1 to {MAX_SAMPLE_ELEMENTS})"
         )
     raise ModelFileError(

@@ -421,6 +421,42 @@ def test_a_layer_with_weights_but_no_bias_is_not_saved(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_weights_set_by_hand_on_a_network_that_never_ran_are_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    layer.bias = np.ones(3, dtype=np.float32)
+    save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.layers[0].weights, layer.weights)
+    x = np.ones((2, 4), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), NeuralNetwork().add(layer).predict(x))
+
+
+def test_weights_set_by_hand_in_another_dtype_are_not_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights, layer.bias = np.ones((4, 3)), np.zeros(3)
+    with pytest.raises(ValueError, match=r"layer 0 \(FCLayer\) has weights of dtype float64, the network is float32"):
+        save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_set_by_hand_in_a_shape_the_layer_cannot_have_are_not_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights, layer.bias = np.ones((4, 5), dtype=np.float32), np.zeros(3, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"\(FCLayer\) has weights of shape \(4, 5\), where it expects \(\?, 3\)"):
+        save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_set_by_hand_after_a_run_are_checked_against_the_input_it_had(tmp_path):
+    network = NeuralNetwork().add(FCLayer(3))
+    network.predict(np.ones((2, 4), dtype=np.float32))
+    network.layers[0].weights = np.ones((5, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"has weights of shape \(5, 3\), where it expects \(4, 3\)"):
+        save_model(network, tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_wrong_weights_shape_is_reported_against_the_shape_the_architecture_gives(tmp_path):
     network, _ = trained(every_layer_network("float32"))
     path = tmp_path / "model.npz"
@@ -444,9 +480,12 @@ def test_without_an_input_shape_the_sizes_the_layer_fixes_are_still_checked(tmp_
 class ScaleLayer(ParametricLayer):
     """A parametric layer that is neither dense nor convolutional: ``y = x * w + b`` per feature."""
 
-    def parameter_shapes(self, input_data):
-        features = input_data.shape[-1]
-        return (features,), (features,), 1, 1
+    def parameter_shapes(self, sample_shape=None):
+        features = None if sample_shape is None else sample_shape[-1]
+        return {"weights": (features,), "bias": (features,)}
+
+    def fans(self, weights_shape):
+        return 1, 1
 
     def forward(self, input_data):
         return input_data * self.weights + self.bias
