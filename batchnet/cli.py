@@ -297,6 +297,7 @@ def run_train(args):
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
+    _check_validation_split(args.validation_split, len(train_inputs))
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {_count(len(train_inputs), 'image')}{held_out}, "
           f"{_count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
@@ -306,8 +307,7 @@ def run_train(args):
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                     threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
-    except (TrainingDiverged, TypeError, ValueError) as error:
-        # the ValueErrors are fit's argument checks (--validation-split leaving no training images)
+    except TrainingDiverged as error:
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
     if network.history.stopped_early:
@@ -335,6 +335,16 @@ def run_train(args):
         except OSError as error:
             raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _check_validation_split(split, images):
+    """Refuse, as fit would but before training, a split that leaves no images to train on."""
+    if not split:
+        return
+    held_out = max(1, round(images * split))  # as fit rounds it
+    if held_out >= images:
+        raise CommandError(f"--validation-split {split:g}: holding out {held_out} of {_count(images, 'image')} "
+                           "for validation_split leaves no training samples")
 
 
 def _count(number, noun):

@@ -309,6 +309,17 @@ def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_
     assert "validation_split leaves no training samples" in error and error.count("\n") == 1
 
 
+def test_a_bug_raised_during_training_is_not_turned_into_one_line(data_dir, monkeypatch):
+    from batchnet import FCLayer
+
+    def broken(self, output_error, need_input_error=True):
+        raise ValueError("a bug in a layer (test)")
+
+    monkeypatch.setattr(FCLayer, "backward", broken)
+    with pytest.raises(ValueError, match="a bug in a layer"):
+        cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0"])
+
+
 @pytest.mark.parametrize("pixels, shown", [(255.0, "[0, 255]"), (-0.5, "[-0.5, 0]")])
 def test_predict_refuses_float_images_outside_0_1(saved_model, tmp_path, capsys, pixels, shown):
     images = np.zeros((3, 28, 28), dtype=np.float32)
