@@ -379,10 +379,9 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
         key = _parameter_key(index, name)
         info = members[key]
         shape, array_dtype = _read_member(path, archive, info, _npy_header)
-        if array_dtype.hasobject:
-            raise ModelFileError(f"{path}: {key} holds Python objects, which would have to be unpickled")
-        if array_dtype != np.dtype(dtype):
-            raise ModelFileError(f"{path}: {key} has dtype {array_dtype}, the model is {dtype}")
+        if array_dtype != np.dtype(dtype):  # from the header: an object array is refused unpickled
+            pickled = " (Python objects, which would have to be unpickled)" if array_dtype.hasobject else ""
+            raise ModelFileError(f"{path}: {key} has dtype {array_dtype}{pickled}, the model is {dtype}")
         where = f"{path}: layer {index} ({layer.name})"
         _check_shape(where, name, shape, expected_shapes[name], sample_shape)
         array = _read_member(path, archive, info, _read_npy_array)
