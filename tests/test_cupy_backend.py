@@ -497,6 +497,18 @@ def test_cupy_arrays_round_trip_through_the_device(cupy_backend):
     np.testing.assert_array_equal(cupy_backend.to_numpy(device), host.astype(np.float32))
 
 
+@pytest.mark.gpu
+def test_cupy_weights_set_by_hand_on_a_network_that_never_ran_are_saved(cupy_backend, tmp_path):
+    from batchnet import FCLayer, NeuralNetwork, load_model, save_model
+
+    weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    layer = FCLayer(3)
+    layer.weights = cupy_backend.asarray(weights, dtype=np.float32)
+    layer.bias = cupy_backend.asarray(np.ones(3), dtype=np.float32)
+    save_model(NeuralNetwork(backend=cupy_backend).add(layer), tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz", backend="numpy").layers[0].weights, weights)
+
+
 def _small_cnn(backend, dtype):
     from batchnet import (ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer,
                           MaxPoolingLayer, NeuralNetwork, relu, relu_prime,
