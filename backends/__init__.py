@@ -19,28 +19,31 @@ def get_backend(name=None):
     """Return the backend called ``name``.
 
     ``None`` reads ``$BATCHNET_BACKEND`` and falls back to ``"numpy"`` when it is unset or empty;
-    ``"auto"`` is CuPy when a GPU works, else NumPy. Asking for CuPy where it
-    cannot work raises :class:`BackendUnavailable` with the reason.
+    ``"auto"`` is CuPy when a GPU works, else NumPy. A bad name is a ValueError
+    that says where it came from (the argument or the variable). Asking for
+    CuPy where it cannot work raises :class:`BackendUnavailable` with the reason.
     """
     if isinstance(name, Backend):
         return name
+    source = "backend"
     if name is None:
         name = os.environ.get("BATCHNET_BACKEND") or "numpy"  # set but empty reads as unset, as shells mean it
+        source = "$BATCHNET_BACKEND"
     if not isinstance(name, str):
         raise TypeError(f"backend: expected a name in {BACKEND_NAMES + ('auto',)}, got {name!r}")
-    name = name.lower()
-    if name == "auto":
-        name = "cupy" if cupy_unavailable_reason() is None else "numpy"
-    if name not in BACKEND_NAMES:
-        raise ValueError(f"backend: expected one of {BACKEND_NAMES + ('auto',)}, got {name!r}")
-    if name not in _instances:
-        if name == "numpy":
-            _instances[name] = NumpyBackend()
+    chosen = name.lower()
+    if chosen == "auto":
+        chosen = "cupy" if cupy_unavailable_reason() is None else "numpy"
+    if chosen not in BACKEND_NAMES:
+        raise ValueError(f"{source}: expected numpy, cupy or auto, got {name!r}")
+    if chosen not in _instances:
+        if chosen == "numpy":
+            _instances[chosen] = NumpyBackend()
         else:
             from backends.cupy_backend import CupyBackend
 
-            _instances[name] = CupyBackend()
-    return _instances[name]
+            _instances[chosen] = CupyBackend()
+    return _instances[chosen]
 
 
 def cupy_unavailable_reason():

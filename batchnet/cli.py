@@ -9,8 +9,6 @@ before any training, and files are written whole or not at all.
 """
 
 import argparse
-import os
-import secrets
 import sys
 import tempfile
 import time
@@ -19,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from backends import BackendUnavailable
+from batchnet.files import check_output_path, names_a_folder, write_atomically
 
 MODELS = {
     "tutorial-cnn": "tutorial_cnn",
@@ -192,7 +191,7 @@ def _fraction(text):
 
 
 def _file_path(text):
-    if text.endswith(("/", os.sep)):
+    if names_a_folder(text):
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}, which names a folder")
     return Path(text)
 
@@ -234,10 +233,8 @@ def _backend(name):
         return get_backend(name)
     except BackendUnavailable as error:
         raise CommandError(str(error)) from None
-    except ValueError:
-        # argparse has checked --backend: the bad name came from the environment
-        setting = os.environ.get("BATCHNET_BACKEND")
-        raise UsageError(f"$BATCHNET_BACKEND: expected numpy, cupy or auto, got {setting!r}") from None
+    except ValueError as error:  # argparse has checked --backend: a bad $BATCHNET_BACKEND, which it names
+        raise UsageError(str(error)) from None
 
 
 def _load_model(path, backend):
@@ -251,16 +248,17 @@ def _load_model(path, backend):
         raise CommandError(str(error)) from None
 
 
-def _check_file_can_be_written(option, path, example):
+def _check_output_file(option, path, example):
     """Refuse now, before any work, a file path that could not be written at the end."""
-    if path.is_dir():
-        raise CommandError(f"{option}: {path} is a folder; expected a file name, e.g. {path / example}")
-    folder = path.parent
-    if not folder.exists():
-        raise CommandError(f"{option}: the folder {folder} does not exist")
-    if not folder.is_dir():
-        raise CommandError(f"{option}: {folder} is a file, not a folder")
-    _check_folder_is_writable(option, folder)
+    try:
+        check_output_path(path)
+    except IsADirectoryError:
+        raise CommandError(f"{option}: {path} is a folder; expected a file name, e.g. {path / example}") from None
+    except NotADirectoryError as error:
+        raise CommandError(f"{option}: {error.filename} is a file, not a folder") from None
+    except FileNotFoundError as error:
+        raise CommandError(f"{option}: the folder {error.filename} does not exist") from None
+    _check_folder_is_writable(option, path.parent)
 
 
 def _check_folder_is_writable(option, folder):
@@ -269,22 +267,6 @@ def _check_folder_is_writable(option, folder):
             pass
     except OSError as error:
         raise CommandError(f"{option}: cannot write in {folder} ({error.strerror or error})") from None
-
-
-def _write_atomically(path, write):
-    """``write(file)`` into a new file beside ``path``, renamed to ``path`` once complete and synced:
-    ``path`` is never half-written, and nothing is left behind when writing fails."""
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    file = open(temporary, "xb")  # "x": a fresh file, created with the umask's permissions
-    try:
-        with file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _predicted_classes(network, images, threads):
@@ -306,7 +288,7 @@ def run_train(args):
         _require_plotting()
         _check_plot_folder(args.plot)
     if args.save is not None:
-        _check_file_can_be_written("--save", args.save, "model.npz")
+        _check_output_file("--save", args.save, "model.npz")
     started = time.perf_counter()
     # before the data: a backend that cannot run is said at once, not after a download
     network = getattr(models, MODELS[args.model])(backend=_backend(args.backend), dtype=args.dtype)
@@ -315,6 +297,7 @@ def run_train(args):
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
     train_inputs, train_targets = _prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = _prepare(x_test, y_test, args.dtype)
+    _check_validation_split(args.validation_split, len(train_inputs))
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {_count(len(train_inputs), 'image')}{held_out}, "
           f"{_count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
@@ -324,8 +307,7 @@ def run_train(args):
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                     threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
-    except (TrainingDiverged, TypeError, ValueError) as error:
-        # the ValueErrors are fit's argument checks (--validation-split leaving no training images)
+    except TrainingDiverged as error:
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
     if network.history.stopped_early:
@@ -343,7 +325,6 @@ def run_train(args):
         try:
             save_model(network, args.save)
         except OSError as error:
-            # strerror: the error's own text names save_model's temporary file, not the user's path
             raise CommandError(f"could not save the model to {args.save}: {error.strerror or error}") from None
         except ValueError as error:  # what save_model refuses to write (an unregistered function, ...)
             raise CommandError(f"could not save the model to {args.save}: {error}") from None
@@ -354,6 +335,16 @@ def run_train(args):
         except OSError as error:
             raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _check_validation_split(split, images):
+    """Refuse, as fit would but before training, a split that leaves no images to train on."""
+    if not split:
+        return
+    held_out = max(1, round(images * split))  # as fit rounds it
+    if held_out >= images:
+        raise CommandError(f"--validation-split {split:g}: holding out {held_out} of {_count(images, 'image')} "
+                           "for validation_split leaves no training samples")
 
 
 def _count(number, noun):
@@ -413,11 +404,10 @@ def run_evaluate(args):
 def run_predict(args):
     output = None
     if args.output is not None:
-        if args.output.is_dir():
-            raise CommandError(f"--output: {args.output} is a folder; expected a file name, "
-                               f"e.g. {args.output / 'classes.npy'}")
         output = _npy_path(args.output)
-        _check_file_can_be_written("--output", output, "classes.npy")
+        # the name given too: a folder is refused, though np.save would write beside it
+        for path in dict.fromkeys((args.output, output)):
+            _check_output_file("--output", path, "classes.npy")
     network = _load_model(args.model, _backend(args.backend))
     labels = None
     if args.input is not None:
@@ -433,7 +423,7 @@ def run_predict(args):
         raise CommandError(f"the model cannot take these inputs: {error}") from None
     if output is not None:
         try:
-            _write_atomically(output, lambda file: np.save(file, predictions))
+            write_atomically(output, lambda file: np.save(file, predictions))
         except OSError as error:
             raise CommandError(f"could not write {output}: {error.strerror or error}") from None
         print(f"saved {len(predictions)} predicted classes to {output}")

@@ -57,8 +57,8 @@ def _default_backend():
     source = "$BATCHNET_BACKEND is not set" if setting is None else f"$BATCHNET_BACKEND={setting!r}"
     try:
         return f"{backends.get_backend().name} ({source})"
-    except ValueError:
-        return f"none: {source} is not numpy, cupy or auto, so NeuralNetwork() and the commands refuse it"
+    except ValueError as error:  # it names the variable and its value
+        return f"none: {error}; NeuralNetwork() and the commands refuse it"
     except backends.BackendUnavailable as error:
         return f"none: {source}, but {error}"
 

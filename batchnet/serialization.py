@@ -12,9 +12,6 @@ to a temporary file that is renamed over the target only once complete.
 import errno
 import json
 import math
-import os
-import secrets
-import stat
 import zipfile
 import zlib
 from functools import partial
@@ -22,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from backends import backend_for
 from batchnet.activations import ACTIVATIONS
+from batchnet.files import check_output_path, write_atomically
 from batchnet.initializers import INITIALIZERS
 from batchnet.layers import (
     ActivationLayer,
@@ -45,11 +44,11 @@ DTYPES = ("float32", "float64")
 # The most elements one sample may have at a layer's input: 2**26 is a 4K RGB
 # image (25M) with room to spare, 512 MiB in float64. The check run of a load
 # makes a zero sample of the recorded input shape, and a hostile file could
-# otherwise ask for petabytes. A sample is (features,) or (H, W, C): eight axes
-# are plenty, and keep the shape within what NumPy can make.
+# otherwise ask for petabytes; the bound on the product bounds every axis too.
+# A sample is (features,) or (H, W, C): eight axes are plenty.
 MAX_SAMPLE_ELEMENTS = 1 << 26
 MAX_SAMPLE_AXES = 8
-MAX_SAMPLE_AXIS_SIZE = 1 << 16
+SAMPLE_SHAPE_RULE = f"1 to {MAX_SAMPLE_AXES} sizes of at least 1, with at most {MAX_SAMPLE_ELEMENTS} elements in all"
 # A model of these layers takes a few thousand characters of JSON; the bound
 # stops a file from having a huge description read and parsed.
 MAX_ARCHITECTURE_CHARACTERS = 1 << 20
@@ -91,8 +90,11 @@ def save_model(network, path):
             f"save_model(network, path): expected a NeuralNetwork first, got {type(network).__name__}{swapped}"
         )
     input_shape = None if network.sample_shape is None else list(network.sample_shape)
-    _check_loadable(network, trained=input_shape is not None)
-    path = _target_path(path)
+    _check_loadable(network, input_shape)
+    try:
+        path = check_output_path(path)
+    except TypeError as error:
+        raise TypeError(f"save_model: {error}") from None
     architecture = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -106,8 +108,9 @@ def save_model(network, path):
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
-            arrays[f"layer{index}.{name}"] = layer.backend.to_numpy(array)
-    _write_atomically(path, arrays)
+            # by the array's own type: weights set by hand on a layer that never ran have no backend yet
+            arrays[_parameter_key(index, name)] = backend_for(array).to_numpy(array)
+    write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
 def load_model(path, backend=None):
@@ -158,68 +161,40 @@ def _registered_name(registry, functions, what):
     )
 
 
-def _check_loadable(network, trained):
+def _check_loadable(network, input_shape):
     """Refuse what load_model would refuse, so that no save writes a file that cannot be read back."""
     if not network.layers:
         raise ValueError("save_model: cannot save: the network has no layers")
+    if input_shape is not None and not _is_sample_shape(input_shape):
+        raise ValueError(
+            f"save_model: cannot save: the network ran on samples of shape {tuple(input_shape)}, "
+            f"and load_model reads {SAMPLE_SHAPE_RULE}"
+        )
     for index, layer in enumerate(network.layers):
-        missing = _missing_parameters(layer.parameter_names, layer.parameters(), trained)
+        parameters = layer.parameters()
+        missing = _missing_parameters(layer.parameter_names, parameters, trained=input_shape is not None)
         if missing:
             raise ValueError(
                 f"save_model: cannot save: layer {index} ({layer.name}) has no {' or '.join(missing)} yet: "
                 "train or predict once before saving, or save before training"
             )
+        if parameters:
+            _check_parameters_fit(network, index, layer, parameters)
 
 
-def _target_path(path):
-    """``path`` as a ``Path`` to a file that can be written, or an error that names it."""
-    try:
-        text = os.fsdecode(path)
-    except TypeError:
-        raise TypeError(f"save_model: path must be a str or os.PathLike, got {type(path).__name__}") from None
-    target = Path(text)
-    # Path() drops a trailing slash, which says the user meant a folder
-    if text.endswith(("/", os.sep)) or target.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "save_model needs a file path, not a folder", text)
-    folder = target.parent
-    if not folder.is_dir():
-        raise FileNotFoundError(errno.ENOENT, f"cannot save {text}: no such folder", str(folder))
-    return target
-
-
-def _write_atomically(path, arrays):
-    """``np.savez`` to a new file beside ``path``, renamed over it once complete and on disk."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.part")
-    try:
-        # created like any new file (0o666 less the umask, applied by the system), not
-        # 0o600 as mkstemp would make it: os.replace keeps the new file's mode
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as error:
-        raise _about(path, error) from None
-    try:
-        with os.fdopen(handle, "wb") as output:
-            np.savez(output, **arrays)
-            output.flush()
-            if mode is not None:
-                os.fchmod(output.fileno(), mode)
-            # on disk before the rename: else a crash soon after it could leave an
-            # empty file where the model was
-            os.fsync(output.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError) and error.errno is not None:
-            raise _about(path, error) from None
-        raise
-
-
-def _about(path, error):
-    """The OSError ``error`` of the temporary file, told of ``path``: the user never named the other."""
-    return type(error)(error.errno, error.strerror, str(path))
+def _check_parameters_fit(network, index, layer, parameters):
+    """Parameters set by hand must be of the dtype and shapes that load_model will expect."""
+    # the shape of the samples that last reached the layer, if it ran
+    sample_shape = None if layer.input is None else tuple(layer.input.shape[1:])
+    expected_shapes = layer.parameter_shapes(sample_shape)
+    for name, array in parameters.items():
+        problem = None
+        if array.dtype != network.dtype:
+            problem = f"{name} of dtype {array.dtype}, the network is {network.dtype}"
+        elif not _fits(expected_shapes[name], tuple(array.shape)):
+            problem = f"{name} of shape {tuple(array.shape)}, where it expects {_shape_text(expected_shapes[name])}"
+        if problem is not None:
+            raise ValueError(f"save_model: cannot save: layer {index} ({layer.name}) has {problem}")
 
 
 def _layer_description(layer):
@@ -330,20 +305,17 @@ def _read_architecture(path, archive, info):
         raise ModelFileError(f"{path}: dtype must be one of {DTYPES}, got {architecture.get('dtype')!r}")
     shape = architecture.get("input_shape")
     if shape is not None and not _is_sample_shape(shape):
-        raise ModelFileError(
-            f"{path}: bad input_shape {shape!r}: expected a list of 1 to {MAX_SAMPLE_AXES} sizes, "
-            f"each 1 to {MAX_SAMPLE_AXIS_SIZE}, with at most {MAX_SAMPLE_ELEMENTS} elements in all"
-        )
+        raise ModelFileError(f"{path}: bad input_shape {shape!r}: expected a list of {SAMPLE_SHAPE_RULE}")
     architecture.setdefault("loss", None)
     architecture.setdefault("input_shape", None)
     return architecture
 
 
 def _is_sample_shape(shape):
+    """Whether ``shape`` (a list, as JSON gives it) follows SAMPLE_SHAPE_RULE."""
     if not isinstance(shape, list) or not 0 < len(shape) <= MAX_SAMPLE_AXES:
         return False
-    if not all(isinstance(size, int) and not isinstance(size, bool) and 0 < size <= MAX_SAMPLE_AXIS_SIZE
-               for size in shape):
+    if not all(isinstance(size, int) and not isinstance(size, bool) and size > 0 for size in shape):
         return False
     return math.prod(shape) <= MAX_SAMPLE_ELEMENTS
 
@@ -401,16 +373,15 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
     missing = _missing_parameters(layer.parameter_names, present, trained=sample_shape is not None)
     if missing:
         raise ModelFileError(f"{path}: layer {index} ({layer.name}) lacks {', '.join(missing)}")
-    expected_shapes = layer.expected_parameter_shapes(sample_shape) if present else {}
+    expected_shapes = layer.parameter_shapes(sample_shape) if present else {}
     parameters = {}
     for name in present:
         key = _parameter_key(index, name)
         info = members[key]
         shape, array_dtype = _read_member(path, archive, info, _npy_header)
-        if array_dtype.hasobject:
-            raise ModelFileError(f"{path}: {key} holds Python objects, which would have to be unpickled")
-        if array_dtype != np.dtype(dtype):
-            raise ModelFileError(f"{path}: {key} has dtype {array_dtype}, the model is {dtype}")
+        if array_dtype != np.dtype(dtype):  # from the header: an object array is refused unpickled
+            pickled = " (Python objects, which would have to be unpickled)" if array_dtype.hasobject else ""
+            raise ModelFileError(f"{path}: {key} has dtype {array_dtype}{pickled}, the model is {dtype}")
         where = f"{path}: layer {index} ({layer.name})"
         _check_shape(where, name, shape, expected_shapes[name], sample_shape)
         array = _read_member(path, archive, info, _read_npy_array)
@@ -420,16 +391,26 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
     return parameters
 
 
-def _check_shape(where, name, actual, expected, sample_shape):
-    """``actual`` must be ``expected``, where a ``None`` stands for a size that follows from the input."""
-    if len(actual) == len(expected) and all(
+def _fits(expected, actual):
+    """Whether the shape ``actual`` is ``expected``, where a ``None`` stands for a size that follows from the input."""
+    return len(actual) == len(expected) and all(
         got == size if size is not None else 0 < got <= MAX_SAMPLE_ELEMENTS
         for size, got in zip(expected, actual)
-    ):
+    )
+
+
+def _shape_text(shape):
+    """``shape`` with ``?`` for the sizes that follow from the input."""
+    return str(shape).replace("None", "?")
+
+
+def _check_shape(where, name, actual, expected, sample_shape):
+    """``actual`` must be ``expected`` (see _fits)."""
+    if _fits(expected, actual):
         return
     if sample_shape is None:
         raise ModelFileError(
-            f"{where} expects {name} of shape {str(expected).replace('None', '?')}, got {actual} "
+            f"{where} expects {name} of shape {_shape_text(expected)}, got {actual} "
             f"(? follows from the input, whose shape the file does not record: 1 to {MAX_SAMPLE_ELEMENTS})"
         )
     raise ModelFileError(

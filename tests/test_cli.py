@@ -1,6 +1,8 @@
 """The ``batchnet`` command on tiny data: a few hundred images written by the test, one epoch."""
 
+import errno
 import gzip
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -307,6 +309,17 @@ def test_validation_split_leaving_no_training_images_exits_1_with_one_line(data_
     assert "validation_split leaves no training samples" in error and error.count("\n") == 1
 
 
+def test_a_bug_raised_during_training_is_not_turned_into_one_line(data_dir, monkeypatch):
+    from batchnet import FCLayer
+
+    def broken(self, output_error, need_input_error=True):
+        raise ValueError("a bug in a layer (test)")
+
+    monkeypatch.setattr(FCLayer, "backward", broken)
+    with pytest.raises(ValueError, match="a bug in a layer"):
+        cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0"])
+
+
 @pytest.mark.parametrize("pixels, shown", [(255.0, "[0, 255]"), (-0.5, "[-0.5, 0]")])
 def test_predict_refuses_float_images_outside_0_1(saved_model, tmp_path, capsys, pixels, shown):
     images = np.zeros((3, 28, 28), dtype=np.float32)
@@ -392,7 +405,6 @@ def test_predict_output_that_fails_to_write_keeps_the_old_file_and_leaves_nothin
 
 
 def test_predict_output_gets_the_usual_file_permissions(saved_model, data_dir, tmp_path):
-    import os
     import stat
 
     umask = os.umask(0o022)
@@ -402,6 +414,22 @@ def test_predict_output_gets_the_usual_file_permissions(saved_model, data_dir, t
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "c.npy").stat().st_mode) == 0o644
+
+
+def test_predict_output_over_a_file_keeps_its_permissions(saved_model, data_dir, tmp_path):
+    import stat
+
+    output = tmp_path / "c.npy"
+    output.write_bytes(b"old")
+    output.chmod(0o604)
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(data_dir), "--output", str(output)]) == 0
+    assert stat.S_IMODE(output.stat().st_mode) == 0o604 and np.load(output).shape == (60,)
+
+
+def test_predict_output_under_a_file_fails_before_the_model_is_read(tmp_path, capsys):
+    (tmp_path / "afile").write_text("mine")
+    assert cli.main(["predict", str(tmp_path / "absent.npz"), "--output", str(tmp_path / "afile" / "c.npy")]) == 1
+    assert capsys.readouterr().err == f"batchnet predict: --output: {tmp_path / 'afile'} is a file, not a folder\n"
 
 
 @pytest.mark.parametrize("plot", ["afile", "afile/plots"])
@@ -447,17 +475,17 @@ def test_save_under_a_file_fails_before_training(data_dir, tmp_path, capsys):
 
 
 def test_failed_save_names_the_given_path_not_a_temporary_file(data_dir, tmp_path, capsys, monkeypatch):
-    from batchnet import serialization
+    def disk_full(file, **arrays):
+        file.write(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    def refused(network, path):
-        raise OSError(28, "No space left on device", str(tmp_path / ".m.npz.x1y2.part"))
-
-    monkeypatch.setattr(serialization, "save_model", refused)
+    monkeypatch.setattr(np, "savez", disk_full)  # inside the real save_model
     assert cli.main(["train", "--data-dir", str(data_dir), "--model", "mlp", "--epochs", "1", "--verbose", "0",
                      "--save", str(tmp_path / "m.npz")]) == 1
     error = capsys.readouterr().err
     assert f"could not save the model to {tmp_path / 'm.npz'}: No space left on device" in error
-    assert ".part" not in error
+    assert ".part" not in error and error.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("command", ["train", "check"])
@@ -483,7 +511,7 @@ def test_info_reports_the_backend_variable(capsys, monkeypatch):
     assert "default: numpy ($BATCHNET_BACKEND is not set)" in capsys.readouterr().out
     monkeypatch.setenv("BATCHNET_BACKEND", "bogus")
     assert cli.main(["info"]) == 0
-    assert "$BATCHNET_BACKEND='bogus' is not numpy, cupy or auto" in capsys.readouterr().out
+    assert "default: none: $BATCHNET_BACKEND: expected numpy, cupy or auto, got 'bogus'" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("command", [["train"], ["evaluate", "MODEL"], ["predict", "MODEL"]])

@@ -117,6 +117,20 @@ def test_an_empty_environment_variable_reads_as_unset(monkeypatch):
     assert backends.get_backend().name == "numpy"
 
 
+def test_a_bad_environment_variable_is_named_in_the_error(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "Bogus")
+    with pytest.raises(ValueError) as raised:
+        backends.get_backend()
+    assert str(raised.value) == "$BATCHNET_BACKEND: expected numpy, cupy or auto, got 'Bogus'"
+
+
+def test_a_bad_backend_argument_is_named_as_the_argument(monkeypatch):
+    monkeypatch.setenv("BATCHNET_BACKEND", "numpy")
+    with pytest.raises(ValueError) as raised:
+        backends.get_backend("tpu")
+    assert str(raised.value) == "backend: expected numpy, cupy or auto, got 'tpu'"
+
+
 @without_gpu
 def test_environment_variable_asking_for_cupy_raises_with_the_reason(monkeypatch):
     monkeypatch.setenv("BATCHNET_BACKEND", "cupy")
@@ -481,6 +495,18 @@ def test_cupy_arrays_round_trip_through_the_device(cupy_backend):
     device = cupy_backend.asarray(host, dtype=np.float32)
     assert type(device).__module__.startswith("cupy") and device.dtype == np.float32
     np.testing.assert_array_equal(cupy_backend.to_numpy(device), host.astype(np.float32))
+
+
+@pytest.mark.gpu
+def test_cupy_weights_set_by_hand_on_a_network_that_never_ran_are_saved(cupy_backend, tmp_path):
+    from batchnet import FCLayer, NeuralNetwork, load_model, save_model
+
+    weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    layer = FCLayer(3)
+    layer.weights = cupy_backend.asarray(weights, dtype=np.float32)
+    layer.bias = cupy_backend.asarray(np.ones(3), dtype=np.float32)
+    save_model(NeuralNetwork(backend=cupy_backend).add(layer), tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz", backend="numpy").layers[0].weights, weights)
 
 
 def _small_cnn(backend, dtype):

@@ -376,6 +376,13 @@ def test_a_missing_folder_is_named(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_parent_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(NotADirectoryError, match=f"a file, not a folder: '{tmp_path / 'afile'}'"):
+        save_model(tutorial_mlp(), tmp_path / "afile" / "model.npz")
+    assert [path.name for path in tmp_path.iterdir()] == ["afile"]
+
+
 def test_swapped_arguments_are_a_type_error(tmp_path):
     with pytest.raises(TypeError, match=r"a NeuralNetwork first, got str \(the arguments are the other way round\)"):
         save_model(str(tmp_path / "model.npz"), tutorial_mlp())
@@ -414,6 +421,42 @@ def test_a_layer_with_weights_but_no_bias_is_not_saved(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_weights_set_by_hand_on_a_network_that_never_ran_are_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    layer.bias = np.ones(3, dtype=np.float32)
+    save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    loaded = load_model(tmp_path / "model.npz")
+    np.testing.assert_array_equal(loaded.layers[0].weights, layer.weights)
+    x = np.ones((2, 4), dtype=np.float32)
+    np.testing.assert_array_equal(loaded.predict(x), NeuralNetwork().add(layer).predict(x))
+
+
+def test_weights_set_by_hand_in_another_dtype_are_not_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights, layer.bias = np.ones((4, 3)), np.zeros(3)
+    with pytest.raises(ValueError, match=r"layer 0 \(FCLayer\) has weights of dtype float64, the network is float32"):
+        save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_set_by_hand_in_a_shape_the_layer_cannot_have_are_not_saved(tmp_path):
+    layer = FCLayer(3)
+    layer.weights, layer.bias = np.ones((4, 5), dtype=np.float32), np.zeros(3, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"\(FCLayer\) has weights of shape \(4, 5\), where it expects \(\?, 3\)"):
+        save_model(NeuralNetwork().add(layer), tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_weights_set_by_hand_after_a_run_are_checked_against_the_input_it_had(tmp_path):
+    network = NeuralNetwork().add(FCLayer(3))
+    network.predict(np.ones((2, 4), dtype=np.float32))
+    network.layers[0].weights = np.ones((5, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"has weights of shape \(5, 3\), where it expects \(4, 3\)"):
+        save_model(network, tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_wrong_weights_shape_is_reported_against_the_shape_the_architecture_gives(tmp_path):
     network, _ = trained(every_layer_network("float32"))
     path = tmp_path / "model.npz"
@@ -437,9 +480,12 @@ def test_without_an_input_shape_the_sizes_the_layer_fixes_are_still_checked(tmp_
 class ScaleLayer(ParametricLayer):
     """A parametric layer that is neither dense nor convolutional: ``y = x * w + b`` per feature."""
 
-    def parameter_shapes(self, input_data):
-        features = input_data.shape[-1]
-        return (features,), (features,), 1, 1
+    def parameter_shapes(self, sample_shape=None):
+        features = None if sample_shape is None else sample_shape[-1]
+        return {"weights": (features,), "bias": (features,)}
+
+    def fans(self, weights_shape):
+        return 1, 1
 
     def forward(self, input_data):
         return input_data * self.weights + self.bias
@@ -543,9 +589,26 @@ def test_an_input_shape_beyond_the_limits_is_rejected(tmp_path, input_shape):
     path = tmp_path / "model.npz"
     save_model(tutorial_mlp(), path)
     rewrite(path, dict(architecture_of(path), input_shape=input_shape))
-    with pytest.raises(ModelFileError, match=r"bad input_shape .*: expected a list of 1 to 8 sizes, each 1 to 65536, "
+    with pytest.raises(ModelFileError, match=r"bad input_shape .*: expected a list of 1 to 8 sizes of at least 1, "
                                              r"with at most 67108864 elements in all"):
         load_model(path)
+
+
+def test_a_wide_flat_input_round_trips(tmp_path):
+    network = NeuralNetwork().add(FCLayer(2)).use(mse, mse_prime)
+    x = np.random.default_rng(0).random((1, 70_000)).astype(np.float32)
+    expected = network.predict(x)
+    save_model(network, tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz").predict(x), expected)
+
+
+def test_a_network_run_on_samples_load_model_would_refuse_is_not_saved(tmp_path):
+    network = NeuralNetwork().add(FlattenLayer()).add(FCLayer(2))
+    network.predict(np.zeros((1, *[1] * 8, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"ran on samples of shape \(1, 1, 1, 1, 1, 1, 1, 1, 3\), "
+                                         r"and load_model reads 1 to 8 sizes"):
+        save_model(network, tmp_path / "model.npz")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_an_unexpected_member_is_rejected_without_being_decompressed(tmp_path):

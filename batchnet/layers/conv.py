@@ -42,11 +42,9 @@ class ConvolutionalLayer(ParametricLayer):
         self._columns_range = None  # the images whose columns self._columns holds
         self._scratch_storage = {}
 
-    def parameter_shapes(self, input_data):
-        kh, kw = self.filter_shape
-        channels = input_data.shape[3]
-        weights_shape = (kh, kw, channels, self.filters_count)
-        return weights_shape, (self.filters_count,), kh * kw * channels, kh * kw * self.filters_count
+    def parameter_shapes(self, sample_shape=None):
+        channels = None if sample_shape is None else sample_shape[-1]
+        return {"weights": (*self.filter_shape, channels, self.filters_count), "bias": (self.filters_count,)}
 
     def output_shape(self, input_shape):
         """The output shape for an NHWC ``input_shape``."""

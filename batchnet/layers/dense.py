@@ -1,5 +1,7 @@
 """Fully-connected layer: ``y = x W + b`` on a batch of vectors."""
 
+import math
+
 from batchnet.layers.parametric import ParametricLayer
 
 
@@ -17,9 +19,9 @@ class FCLayer(ParametricLayer):
         super().__init__(dtype, weight_initializer, bias_initializer)
         self.output_size = output_size
 
-    def parameter_shapes(self, input_data):
-        features = _features(input_data)
-        return (features, self.output_size), (self.output_size,), features, self.output_size
+    def parameter_shapes(self, sample_shape=None):
+        features = None if sample_shape is None else math.prod(sample_shape)
+        return {"weights": (features, self.output_size), "bias": (self.output_size,)}
 
     def forward(self, input_data):
         features = _features(input_data)
