@@ -57,9 +57,7 @@ class NeuralNetwork:
         A loaded model has it from its file, which records it.
         """
         first = self.layers[0] if self.layers else None
-        if first is None or first.input is None:
-            return None
-        return tuple(int(size) for size in first.input.shape[1:])
+        return None if first is None or first.sample_shape is None else tuple(map(int, first.sample_shape))
 
     # -- building ---------------------------------------------------------
     def add(self, layer):

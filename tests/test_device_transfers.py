@@ -232,3 +232,17 @@ def test_moving_drops_what_a_layer_kept_from_its_last_batch(device):
     convolution = model.layers[0]
     assert convolution.input is None and convolution.output is None and convolution.gradients == {}
     assert convolution._columns is None and convolution._scratch_storage == {}
+
+
+def test_a_network_moved_after_training_saves_its_input_shape(device, tmp_path):
+    from batchnet import load_model, save_model
+
+    x, y = data()
+    model = every_layer(device)
+    model.fit(x, y, epochs=1, learning_rate=0.05, batch_size=8, seed=1, verbose=0)
+    model.to("numpy")
+    assert model.sample_shape == (12, 12, 1)  # the move dropped the inputs, not their shape
+    save_model(model, tmp_path / "moved.npz")
+    loaded = load_model(tmp_path / "moved.npz")
+    assert loaded.sample_shape == (12, 12, 1)
+    np.testing.assert_allclose(loaded.predict(x), model.predict(x), rtol=1e-12)

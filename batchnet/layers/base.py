@@ -35,6 +35,8 @@ class Layer:
 
     def __init__(self, dtype=None):
         self.input = None
+        # one input sample's shape (no batch axis), kept when a move drops the input itself
+        self.sample_shape = None
         self.output = None
         self.dtype = None if dtype is None else np.dtype(dtype)
         if self.dtype is not None and self.dtype.kind != "f":
@@ -85,6 +87,7 @@ class Layer:
                 self.rng = new_generator()
             self.initialize(input_data)
         self.input = input_data
+        self.sample_shape = tuple(input_data.shape[1:])
         self.output = self.forward(input_data)
         return self.output
 
