@@ -109,7 +109,9 @@ def save_model(network, path):
     for index, layer in enumerate(network.layers):
         for name, array in layer.parameters().items():
             # by the array's own type: weights set by hand on a layer that never ran have no backend yet
-            arrays[_parameter_key(index, name)] = backend_for(array).to_numpy(array)
+            host = arrays[_parameter_key(index, name)] = backend_for(array).to_numpy(array)
+            if not np.isfinite(host).all():  # load_model refuses them: so does the save
+                raise ValueError(f"save_model: cannot save: layer {index} ({layer.name}) has NaN or inf in {name}")
     write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
@@ -185,7 +187,7 @@ def _check_loadable(network, input_shape):
 def _check_parameters_fit(network, index, layer, parameters):
     """Parameters set by hand must be of the dtype and shapes that load_model will expect."""
     # the shape of the samples that last reached the layer, if it ran
-    sample_shape = None if layer.input is None else tuple(layer.input.shape[1:])
+    sample_shape = layer.sample_shape
     expected_shapes = layer.parameter_shapes(sample_shape)
     for name, array in parameters.items():
         problem = None

@@ -574,7 +574,7 @@ def test_evaluate_and_predict_take_threads(saved_model, data_dir, capsys, monkey
 
     monkeypatch.setattr(NeuralNetwork, method, spy)
     assert cli.main([command, str(saved_model), "--data-dir", str(data_dir), "--threads", "1"]) == 0
-    assert threads_used[-1] == 1  # (load_model's own check run comes before)
+    assert threads_used[-1] == 1
 
 
 def test_version_prints_the_package_version(capsys):

@@ -702,3 +702,15 @@ def test_a_check_run_that_runs_out_of_memory_is_a_model_file_error(tmp_path, mon
     monkeypatch.setattr(FlattenLayer, "forward", out_of_memory)
     with pytest.raises(ModelFileError, match="FlattenLayer needs more memory than is available to run one sample"):
         load_model(tmp_path / "model.npz")
+
+
+def test_weights_with_nan_are_refused_at_save_and_an_existing_file_is_kept(tmp_path):
+    network, _ = trained(every_layer_network("float32"))
+    path = tmp_path / "model.npz"
+    save_model(network, path)
+    before = path.read_bytes()
+    index, layer = next((index, layer) for index, layer in enumerate(network.layers) if layer.parameter_names)
+    layer.weights[(0,) * layer.weights.ndim] = np.nan
+    with pytest.raises(ValueError, match=rf"save_model: cannot save: layer {index} \({layer.name}\) has NaN or inf in weights"):
+        save_model(network, path)
+    assert path.read_bytes() == before
