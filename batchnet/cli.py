@@ -98,7 +98,7 @@ def build_parser():
     train.add_argument("--validation-split", type=_fraction, default=0.0,
                        help="fraction of the training set held out for validation (default 0)")
     train.add_argument("--save", type=_file_path, metavar="PATH", help="save the trained model to PATH (.npz)")
-    train.add_argument("--plot", type=Path, metavar="DIR",
+    train.add_argument("--plot", type=_folder_path, metavar="DIR",
                        help="write learning curves, confusion matrix and misclassified images to DIR")
     train.add_argument("--limit", type=_positive_int, metavar="N",
                        help="train on the first N training images only (quick trials)")
@@ -191,8 +191,15 @@ def _fraction(text):
 
 
 def _file_path(text):
-    if names_a_folder(text):
+    # "", "." and ".." name no file either: Path() would make "" into "."
+    if names_a_folder(text) or Path(text).name in ("", ".", ".."):
         raise argparse.ArgumentTypeError(f"expected a file name, got {text!r}, which names a folder")
+    return Path(text)
+
+
+def _folder_path(text):
+    if not text:
+        raise argparse.ArgumentTypeError("expected a folder name, got ''")
     return Path(text)
 
 
@@ -347,8 +354,8 @@ def _check_validation_split(split, images):
                            "for validation_split leaves no training samples")
 
 
-def _count(number, noun):
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def _count(number, noun, plural=None):
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
 def _require_plotting():
@@ -426,7 +433,7 @@ def run_predict(args):
             write_atomically(output, lambda file: np.save(file, predictions))
         except OSError as error:
             raise CommandError(f"could not write {output}: {error.strerror or error}") from None
-        print(f"saved {len(predictions)} predicted classes to {output}")
+        print(f"saved {_count(len(predictions), 'predicted class', 'predicted classes')} to {output}")
     elif labels is None:
         print("\n".join(str(label) for label in predictions))
     if labels is not None:

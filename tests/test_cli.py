@@ -179,6 +179,10 @@ def test_missing_data_exits_1_with_instructions(offline, tmp_path, capsys):
     ["predict", "model.npz", "--dataset", "mnist", "--input", "x.npy"],
     ["predict", "model.npz", "--output", "out/"],
     ["train", "--save", "models/"],
+    ["predict", "model.npz", "--output", "."],
+    ["predict", "model.npz", "--output", ""],
+    ["train", "--save", ".."],
+    ["train", "--plot", ""],
     ["evaluate"],
     ["fly"],
 ])
