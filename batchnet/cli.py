@@ -9,6 +9,7 @@ before any training, and files are written whole or not at all.
 """
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -65,6 +66,11 @@ def main(argv=None):
         return 2
     try:
         return args.run(args) or 0
+    except BrokenPipeError:
+        # the reader of our output went away (``batchnet check | head -1``): stop quietly,
+        # and keep Python from reporting the same broken pipe again when it flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:
         error = Interrupted("interrupted")
     except CommandError as caught:

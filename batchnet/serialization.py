@@ -228,7 +228,7 @@ def _open_archive(path):
     except IsADirectoryError:
         raise ModelFileError(f"{path}: a folder, not a batchnet model file") from None
     except zipfile.BadZipFile:
-        raise ModelFileError(f"{path}: not a readable batchnet model file (not a .npz archive)") from None
+        raise ModelFileError(f"{path}: not a readable batchnet model file (truncated, or not a .npz archive)") from None
     except READ_ERRORS as error:
         raise ModelFileError(f"{path}: not a readable batchnet model file ({error})") from None
 

@@ -616,3 +616,15 @@ def test_a_model_save_model_refuses_is_one_line(data_dir, tmp_path, capsys, monk
                      "--save", str(tmp_path / "m.npz")]) == 1
     assert capsys.readouterr().err == (f"batchnet train: could not save the model to {tmp_path / 'm.npz'}: "
                                        "save_model: only registered functions can be saved\n")
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(monkeypatch):
+    # as in `batchnet check | head -1`: the pipe's reader has gone when the command writes
+    reader, writer = os.pipe()
+    os.close(reader)
+    stdout = os.fdopen(writer, "w", buffering=1)
+    monkeypatch.setattr(sys, "stdout", stdout)
+    try:
+        assert cli.main(["check", "--seed", "0"]) == 1
+    finally:
+        stdout.close()
