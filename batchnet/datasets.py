@@ -22,7 +22,7 @@ import math
 import os
 import tempfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.request import urlopen
 
@@ -61,6 +61,9 @@ class DatasetSpec:
     sha256: dict  # of each published .gz archive
     system_dirs: tuple = ()
     apt_package: str = ""
+    # of the train and test labels as read (the values, no header): MNIST and
+    # Fashion-MNIST files are alike in all else, and these tell which one a folder holds
+    labels_sha256: dict = field(default_factory=dict)
 
 
 DATASETS = {
@@ -76,6 +79,10 @@ DATASETS = {
             "t10k-images-idx3-ubyte": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
             "t10k-labels-idx1-ubyte": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
         },
+        labels_sha256={
+            "train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
+            "test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
+        },
     ),
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
@@ -90,6 +97,10 @@ DATASETS = {
             "train-labels-idx1-ubyte": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
             "t10k-images-idx3-ubyte": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
             "t10k-labels-idx1-ubyte": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        },
+        labels_sha256={
+            "train": "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+            "test": "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
         },
         system_dirs=("/usr/share/datasets/fashion-mnist",),
         apt_package="dataset-fashion-mnist",
@@ -121,7 +132,18 @@ def load_dataset(name, data_dir=None, download=True):
     paths = {key: _existing_file(folder, base) for key, base in FILES.items()}
     x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"])
     x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"])
+    for split, labels in (("train", y_train), ("test", y_test)):
+        other = _dataset_with_labels(split, labels)
+        if other is not None and other != name:
+            raise DatasetError(f"{folder} holds {other}, not {name} (its {split} labels are {other}'s): "
+                               f"give the folder of the {name} files")
     return (x_train, y_train), (x_test, y_test)
+
+
+def _dataset_with_labels(split, labels):
+    """The known dataset whose ``split`` labels these are, or None (other IDX data is welcome)."""
+    digest = hashlib.sha256(np.ascontiguousarray(labels).tobytes()).hexdigest()
+    return next((name for name, spec in DATASETS.items() if spec.labels_sha256.get(split) == digest), None)
 
 
 # -- where the files are --------------------------------------------------

@@ -55,7 +55,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     for name, spec in datasets.DATASETS.items():
         monkeypatch.setitem(
-            datasets.DATASETS, name, datasets.DatasetSpec(spec.name, spec.mirrors, spec.sha256, (), spec.apt_package)
+            datasets.DATASETS, name, datasets.DatasetSpec(spec.name, spec.mirrors, spec.sha256, (), spec.apt_package,
+                                                          spec.labels_sha256)
         )
 
     def no_network(url, timeout=None):
@@ -383,3 +384,23 @@ def test_real_mnist_sizes_histograms_and_checksums():
     # the label histograms stated in ../shared/data/mnist/README.md
     assert np.bincount(y_train).tolist() == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_a_folder_of_the_other_dataset_is_named_for_what_it_holds(isolated, monkeypatch):
+    written = write_dataset(isolated / "digits")
+    # these small labels stand for MNIST's: the check knows a dataset by its labels alone
+    train, test = written["train-labels-idx1-ubyte"], written["t10k-labels-idx1-ubyte"]
+    monkeypatch.setitem(datasets.DATASETS["mnist"].labels_sha256, "train",
+                        hashlib.sha256(train.astype(np.uint8).tobytes()).hexdigest())
+    monkeypatch.setitem(datasets.DATASETS["mnist"].labels_sha256, "test",
+                        hashlib.sha256(test.astype(np.uint8).tobytes()).hexdigest())
+    assert len(load_mnist(isolated / "digits", download=False)[0][0]) == 12
+    with pytest.raises(DatasetError, match=r"digits holds mnist, not fashion-mnist \(its train labels are mnist's\)"):
+        load_fashion_mnist(isolated / "digits", download=False)
+
+
+@pytest.mark.data
+@pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"real MNIST not present at {REAL_MNIST}")
+def test_the_real_mnist_folder_is_not_taken_for_fashion_mnist():
+    with pytest.raises(DatasetError, match="holds mnist, not fashion-mnist"):
+        load_fashion_mnist(REAL_MNIST, download=False)
