@@ -218,7 +218,7 @@ def _parse(kind, text):
 
 
 # -- shared steps -----------------------------------------------------------------
-def _load_data(name, data_dir):
+def _load_data(name, data_dir, splits=("train", "test")):
     from batchnet.datasets import DatasetError, load_dataset
 
     if data_dir is not None:
@@ -227,7 +227,7 @@ def _load_data(name, data_dir):
             found = "is a file, not a folder" if data_dir.exists() else "does not exist"
             raise CommandError(f"--data-dir: {data_dir} {found}")
     try:
-        return load_dataset(name, data_dir)
+        return load_dataset(name, data_dir, splits=splits)
     except DatasetError as error:
         raise CommandError(str(error)) from None
 
@@ -400,7 +400,7 @@ def _write_plots(network, folder, test_inputs, test_labels, dataset, threads):
 # -- evaluate / predict ----------------------------------------------------------------
 def run_evaluate(args):
     network = _load_model(args.model, _backend(args.backend))
-    _, (x_test, y_test) = _load_data(args.dataset, args.data_dir)
+    (x_test, y_test), = _load_data(args.dataset, args.data_dir, splits=("test",))
     inputs, targets = _prepare(x_test, y_test, network.dtype.name)
     inputs = _image_batch(f"the {args.dataset} test set", inputs, network.sample_shape)
     try:
@@ -427,7 +427,7 @@ def run_predict(args):
         inputs = _read_input(args.input, network)
     else:
         dataset = args.dataset or "mnist"
-        _, (x_test, labels) = _load_data(dataset, args.data_dir)
+        (x_test, labels), = _load_data(dataset, args.data_dir, splits=("test",))
         inputs, _ = _prepare(x_test, labels, network.dtype.name)
         inputs = _image_batch(f"the {dataset} test set", inputs, network.sample_shape)
     try:

@@ -118,26 +118,35 @@ def load_fashion_mnist(data_dir=None, download=True):
     return load_dataset("fashion-mnist", data_dir, download)
 
 
-def load_dataset(name, data_dir=None, download=True):
-    """Find (or download) the four IDX files of dataset ``name`` and parse them; given a
-    ``data_dir``, there and nowhere else."""
+def load_dataset(name, data_dir=None, download=True, splits=("train", "test")):
+    """Find (or download) the IDX files of dataset ``name`` and parse them; given a
+    ``data_dir``, there and nowhere else.
+
+    One ``(images, labels)`` pair per split in ``splits``, in that order:
+    ``((x_train, y_train), (x_test, y_test))`` by default. ``splits=("test",)``
+    needs only the two test files (evaluating a model needs no training set).
+    """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
+    if not splits or not set(splits) <= {"train", "test"}:
+        raise ValueError(f"splits: expected 'train' and/or 'test', got {splits!r}")
     spec = DATASETS[name]
-    folder = find_dataset_dir(spec, data_dir)
+    bases = [base for key, base in FILES.items() if key.split("_")[0] in splits]
+    folder = find_dataset_dir(spec, data_dir, bases)
     if folder is None:
         if not download:
-            raise DatasetError(_missing_message(spec, data_dir, reasons=["downloads disabled"]))
-        folder = download_dataset(spec, data_dir)
-    paths = {key: _existing_file(folder, base) for key, base in FILES.items()}
-    x_train, y_train = _read_pair(paths["train_images"], paths["train_labels"])
-    x_test, y_test = _read_pair(paths["test_images"], paths["test_labels"])
-    for split, labels in (("train", y_train), ("test", y_test)):
+            raise DatasetError(_missing_message(spec, data_dir, ["downloads disabled"], bases))
+        folder = download_dataset(spec, data_dir, bases)
+    pairs = []
+    for split in splits:
+        images, labels = _read_pair(_existing_file(folder, FILES[f"{split}_images"]),
+                                    _existing_file(folder, FILES[f"{split}_labels"]))
         other = _dataset_with_labels(split, labels)
         if other is not None and other != name:
             raise DatasetError(f"{folder} holds {other}, not {name} (its {split} labels are {other}'s): "
                                f"give the folder of the {name} files")
-    return (x_train, y_train), (x_test, y_test)
+        pairs.append((images, labels))
+    return tuple(pairs)
 
 
 def _dataset_with_labels(split, labels):
@@ -161,10 +170,10 @@ def candidate_dirs(spec, data_dir=None):
     return folders
 
 
-def find_dataset_dir(spec, data_dir=None):
-    """The first candidate folder that holds all four files, or None."""
+def find_dataset_dir(spec, data_dir=None, bases=tuple(FILES.values())):
+    """The first candidate folder that holds every file of ``bases`` (all four by default), or None."""
     for folder in candidate_dirs(spec, data_dir):
-        if all(_existing_file(folder, base) is not None for base in FILES.values()):
+        if all(_existing_file(folder, base) is not None for base in bases):
             return folder
     return None
 
@@ -177,19 +186,19 @@ def _existing_file(folder, base):
 
 
 # -- downloading ----------------------------------------------------------
-def download_dataset(spec, data_dir=None):
-    """Download the files missing from the first candidate folder; return that folder."""
+def download_dataset(spec, data_dir=None, bases=tuple(FILES.values())):
+    """Download the files of ``bases`` missing from the first candidate folder; return that folder."""
     target = candidate_dirs(spec, data_dir)[0]
     reasons = []
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise DatasetError(_missing_message(spec, data_dir, [f"cannot create {target}: {error}"])) from None
-    for base in FILES.values():
+        raise DatasetError(_missing_message(spec, data_dir, [f"cannot create {target}: {error}"], bases)) from None
+    for base in bases:
         if _existing_file(target, base) is not None:
             continue
         if not _download_from_mirrors(spec, base, target, reasons):
-            raise DatasetError(_missing_message(spec, data_dir, reasons))
+            raise DatasetError(_missing_message(spec, data_dir, reasons, bases))
     return target
 
 
@@ -233,15 +242,15 @@ def download_file(url, destination, sha256):
         raise
 
 
-def _missing_message(spec, data_dir, reasons):
-    names = ", ".join(f"{base}.gz" for base in FILES.values())
+def _missing_message(spec, data_dir, reasons, bases):
+    names = ", ".join(f"{base}.gz" for base in bases)
     folders = "\n".join(f"  - {folder}{'' if folder.is_dir() else ' (no such folder)'}"
                         for folder in candidate_dirs(spec, data_dir))
     lines = [
         f"{spec.name}: the data files were not found and could not be downloaded.",
         f"Needed: {names} (gzipped or not).",
         f"Looked in:\n{folders}",
-        "To provide them, put the four files in one of:",
+        "To provide them, put these files in one of:",
         "  - a folder given with --data-dir DIR (Python: data_dir=DIR)",
         f"  - $BATCHNET_DATA/{spec.name} or $BATCHNET_DATA (set the BATCHNET_DATA environment variable)",
         f"  - {Path.home() / '.cache' / 'batchnet' / spec.name}",

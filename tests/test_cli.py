@@ -628,3 +628,16 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(monkeypatch):
         assert cli.main(["check", "--seed", "0"]) == 1
     finally:
         stdout.close()
+
+
+def test_evaluate_and_predict_need_only_the_test_files(saved_model, data_dir, tmp_path, capsys):
+    test_only = tmp_path / "test-only"
+    test_only.mkdir()
+    for path in data_dir.iterdir():
+        if path.name.startswith("t10k"):
+            (test_only / path.name).write_bytes(path.read_bytes())
+    assert cli.main(["evaluate", str(saved_model), "--data-dir", str(test_only)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert cli.main(["predict", str(saved_model), "--data-dir", str(test_only),
+                     "--output", str(tmp_path / "classes.npy")]) == 0
+    assert (tmp_path / "classes.npy").is_file()

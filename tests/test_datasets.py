@@ -404,3 +404,15 @@ def test_a_folder_of_the_other_dataset_is_named_for_what_it_holds(isolated, monk
 def test_the_real_mnist_folder_is_not_taken_for_fashion_mnist():
     with pytest.raises(DatasetError, match="holds mnist, not fashion-mnist"):
         load_fashion_mnist(REAL_MNIST, download=False)
+
+
+def test_the_test_split_alone_needs_only_the_two_test_files(isolated):
+    written = write_dataset(isolated / "data")
+    for base in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        (isolated / "data" / f"{base}.gz").unlink()
+    (x_test, y_test), = datasets.load_dataset("mnist", isolated / "data", download=False, splits=("test",))
+    np.testing.assert_array_equal(y_test, written["t10k-labels-idx1-ubyte"])
+    with pytest.raises(DatasetError, match="Needed: train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k"):
+        datasets.load_dataset("mnist", isolated / "data", download=False)
+    with pytest.raises(ValueError, match=r"splits: expected 'train' and/or 'test', got \('validation',\)"):
+        datasets.load_dataset("mnist", isolated / "data", splits=("validation",))
