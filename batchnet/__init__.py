@@ -4,6 +4,7 @@ NumPy on the CPU, CuPy on the GPU (see :mod:`backends`), with a corrected
 per-sample reference implementation in :mod:`batchnet.reference`.
 """
 
+from batchnet._version import __version__
 from batchnet.activations import (
     relu,
     relu_prime,
@@ -14,10 +15,9 @@ from batchnet.activations import (
     tanh,
     tanh_prime,
 )
-from batchnet.config import show_config
-from batchnet.data import one_hot, scale_images
-from batchnet.datasets import load_fashion_mnist, load_mnist
-from batchnet.history import History
+from batchnet.data import load_fashion_mnist, load_mnist, one_hot, scale_images
+from batchnet.environment import show_config
+from batchnet.training.history import History
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
@@ -31,9 +31,8 @@ from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross
 from batchnet.network import NeuralNetwork, TrainingDiverged
 from batchnet.optimizers import SGD, Adam
 from batchnet.random import set_seed
-from batchnet.serialization import load_model, save_model
+from batchnet.saving import load_model, save_model
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ActivationLayer",

@@ -14,10 +14,10 @@ import numpy as np
 
 from backends import backend_for, get_backend
 from batchnet.arguments import is_count
-from batchnet.history import History
+from batchnet.training.history import History
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
-from batchnet.parallel import BatchRunner, limit_threads
+from batchnet.training.parallel import BatchRunner, limit_threads
 from batchnet.random import new_generator
 
 
@@ -128,7 +128,7 @@ class NeuralNetwork:
         ``threads``: CPU threads to use (``None``: as many as BLAS is set to,
         which is every core unless ``OPENBLAS_NUM_THREADS`` or threadpoolctl
         says less). On the NumPy backend a batch large enough to pay is cut
-        into one shard per thread, run at once (see :mod:`batchnet.parallel`);
+        into one shard per thread, run at once (see :mod:`batchnet.training.parallel`);
         otherwise the threads go to BLAS. Results with shards differ from
         those without only by float rounding.
         """
@@ -249,7 +249,7 @@ class NeuralNetwork:
 
     @contextlib.contextmanager
     def _running(self, threads, where):
-        """A :class:`~batchnet.parallel.BatchRunner` on ``threads`` threads, with buffers reused.
+        """A :class:`~batchnet.training.parallel.BatchRunner` on ``threads`` threads, with buffers reused.
 
         ``threads=None`` takes as many as BLAS is set to use. On the NumPy
         backend a large enough batch is cut into one shard per thread; else
@@ -365,21 +365,6 @@ class NeuralNetwork:
             )
         return x, y
 
-    # -- files --------------------------------------------------------------
-    def save(self, path):
-        """Write the architecture and weights to one ``.npz`` (see :func:`batchnet.save_model`)."""
-        from batchnet.serialization import save_model  # serialization builds networks: import late
-
-        save_model(self, path)
-        return self
-
-    @staticmethod
-    def load(path, backend=None):
-        """The network saved at ``path`` (see :func:`batchnet.load_model`)."""
-        from batchnet.serialization import load_model
-
-        return load_model(path, backend=backend)
-
     def __repr__(self):
         lines = [f"NeuralNetwork(backend={self.backend.name}, dtype={self.dtype})"]
         lines += [f"  ({index}) {layer!r}" for index, layer in enumerate(self.layers)]
@@ -412,7 +397,7 @@ def _format_metrics(metrics):
 def _progress(verbose, steps, epoch, epochs):
     if not verbose:
         return None
-    from batchnet.progress import EpochProgress
+    from batchnet.training.progress import EpochProgress
 
     return EpochProgress(steps, epoch, epochs, bar=verbose == 1)
 

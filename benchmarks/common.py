@@ -112,7 +112,7 @@ def random_inputs(shape, dtype, seed=SEED):
 
 def mnist_like(samples, dtype, seed=SEED):
     """Synthetic MNIST: images ``(N, 28, 28, 1)`` in [0, 1) and one-hot labels ``(N, 10)``."""
-    from batchnet.data import one_hot
+    from batchnet.data.preprocessing import one_hot
 
     rng = np.random.default_rng(seed)
     images = rng.random((samples, 28, 28, 1)).astype(dtype)

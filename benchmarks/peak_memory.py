@@ -46,8 +46,8 @@ def serve(library, batch_size, steps, threads, data_dir):
     else:
         import batchnet  # noqa: F401
     peaks = {"imports": peak_mib()}
-    from batchnet.data import one_hot, scale_images
-    from batchnet.datasets import load_fashion_mnist
+    from batchnet.data.preprocessing import one_hot, scale_images
+    from batchnet.data.mnist import load_fashion_mnist
 
     (images, labels), _ = load_fashion_mnist(data_dir, download=False)
     x = scale_images(images)[..., None]  # (N, 28, 28, 1) float32

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from batchnet import cli, datasets
-from batchnet.serialization import load_model
+from batchnet.cli import app as cli
+from batchnet.data import mnist as datasets
+from batchnet.saving.model_file import load_model
 
 
 def write_tiny_dataset(folder, train=240, test=60, seed=0):
@@ -606,7 +607,7 @@ def test_info_prints_what_show_config_prints(capsys):
 
 
 def test_a_model_save_model_refuses_is_one_line(data_dir, tmp_path, capsys, monkeypatch):
-    from batchnet import serialization
+    from batchnet.saving import model_file as serialization
 
     def refused(network, path):
         raise ValueError("save_model: only registered functions can be saved")

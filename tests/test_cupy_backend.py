@@ -473,7 +473,7 @@ def cupy_backend():
 
 @pytest.mark.gpu
 def test_batchnet_info_names_the_gpu(cupy_backend):
-    from batchnet.config import config_report
+    from batchnet.environment import config_report
 
     device = cupy_backend.device()
     assert device["name"] and device["cupy"] == cupy_backend.xp.__version__

@@ -1,4 +1,4 @@
-"""batchnet.datasets: strict IDX parsing, the search order, verified atomic downloads.
+"""batchnet.data.mnist: strict IDX parsing, the search order, verified atomic downloads.
 
 Every test writes its own small IDX files; none touches the network (the
 downloader's ``urlopen`` is replaced). One test reads the real MNIST files in
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from batchnet import datasets
-from batchnet.datasets import DatasetError, load_fashion_mnist, load_mnist, read_idx
+from batchnet.data import mnist as datasets
+from batchnet.data.mnist import DatasetError, load_fashion_mnist, load_mnist, read_idx
 
 REAL_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

@@ -16,7 +16,7 @@ from batchnet import (Adam, ActivationLayer, AveragePoolingLayer, ConvolutionalL
                       FlattenLayer, MaxPoolingLayer, NeuralNetwork, SGD, mse, mse_prime, one_hot,
                       relu, relu_prime, sigmoid, sigmoid_prime, softmax, softmax_cross_entropy,
                       softmax_cross_entropy_prime, softmax_prime, tanh, tanh_prime)
-from batchnet.progress import LOSS_REFRESH_STEPS
+from batchnet.training.progress import LOSS_REFRESH_STEPS
 from strict_device import DeviceArray
 
 
@@ -140,13 +140,13 @@ def test_training_on_the_pretend_device_matches_numpy(device):
 
 
 def test_a_model_trained_on_the_device_saves_and_loads_on_either_side(device, tmp_path):
-    from batchnet import load_model
+    from batchnet import load_model, save_model
 
     x, y = data()
     model = every_layer(device).fit(x, y, epochs=1, learning_rate=0.05, batch_size=8, verbose=0)
     expected = model.predict(x)
     device.events.clear()
-    model.save(tmp_path / "model.npz")
+    save_model(model, tmp_path / "model.npz")
     assert device.events == {"download": 4 * 2}  # each of the four weighted layers' weights and bias, once
     on_device, on_host = load_model(tmp_path / "model.npz", backend=device), load_model(tmp_path / "model.npz")
     assert all(isinstance(parameter, DeviceArray)
@@ -156,7 +156,7 @@ def test_a_model_trained_on_the_device_saves_and_loads_on_either_side(device, tm
 
 
 def test_the_command_line_trains_and_evaluates_on_the_device(device, tmp_path, capsys):
-    from batchnet import cli
+    from batchnet.cli import app as cli
     from test_cli import write_tiny_dataset
 
     data_dir = str(write_tiny_dataset(tmp_path / "data"))

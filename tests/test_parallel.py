@@ -1,4 +1,4 @@
-"""Data-parallel shards (batchnet.parallel): the same training and predictions as one thread.
+"""Data-parallel shards (batchnet.training.parallel): the same training and predictions as one thread.
 
 Each comparison trains or predicts twice from the same weights, once with
 ``threads=1`` (no shards) and once with several threads and the shard size
@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-import batchnet.parallel as parallel
+import batchnet.training.parallel as parallel
 from batchnet import (
     ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer, NeuralNetwork,
     one_hot, relu, relu_prime, softmax_cross_entropy, softmax_cross_entropy_prime, tanh, tanh_prime,
 )
-from batchnet.parallel import ShardedLayers, default_threads, shard_bounds, shard_count
+from batchnet.training.parallel import ShardedLayers, default_threads, shard_bounds, shard_count
 
 
 def small_cnn(dtype="float64"):

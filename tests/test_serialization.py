@@ -25,10 +25,10 @@ from batchnet import (
     relu,
     relu_prime,
 )
-from batchnet import serialization
+from batchnet.saving import model_file as serialization
 from batchnet.layers.parametric import ParametricLayer
 from batchnet.models import standard_cnn, tutorial_cnn, tutorial_mlp
-from batchnet.serialization import ModelFileError, load_model, save_model
+from batchnet.saving.model_file import ModelFileError, load_model, save_model
 
 
 def every_layer_network(dtype):
@@ -284,15 +284,6 @@ def test_saved_file_is_a_zip_of_npy_members(tmp_path):
     save_model(tutorial_mlp(), tmp_path / "model.npz")
     with zipfile.ZipFile(tmp_path / "model.npz") as archive:
         assert all(name.endswith(".npy") for name in archive.namelist())
-
-
-def test_network_save_and_load_methods_round_trip(tmp_path):
-    x = np.random.default_rng(1).random((6, 8, 8, 1)).astype(np.float32)
-    y = one_hot(np.arange(6) % 3, 3)
-    net = (NeuralNetwork().add(ConvolutionalLayer(2, (3, 3))).add(FlattenLayer()).add(FCLayer(3))
-           .use(mse, mse_prime).fit(x, y, epochs=1, learning_rate=0.1, verbose=0, seed=0))
-    assert net.save(tmp_path / "net.npz") is net
-    np.testing.assert_array_equal(NeuralNetwork.load(tmp_path / "net.npz").predict(x), net.predict(x))
 
 
 def test_saving_over_a_file_keeps_its_permissions(tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import batchnet
-from batchnet.datasets import load_mnist
+from batchnet.data.mnist import load_mnist
 
 MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 

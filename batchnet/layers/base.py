@@ -119,7 +119,7 @@ class Layer:
     def replica(self):
         """A copy that shares this layer's parameters and settings but no per-batch state.
 
-        Data-parallel training (:mod:`batchnet.parallel`) runs each shard of a
+        Data-parallel training (:mod:`batchnet.training.parallel`) runs each shard of a
         batch through replicas. Every array attribute that is not a parameter
         (inputs, outputs, cached columns, argmax) starts as ``None`` in the
         copy; its gradients and its private dicts (``_buffers`` and the like)

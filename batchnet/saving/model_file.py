@@ -21,7 +21,7 @@ import numpy as np
 
 from backends import backend_for
 from batchnet.activations import ACTIVATIONS
-from batchnet.files import check_output_path, write_atomically
+from batchnet.saving.atomic import check_output_path, write_atomically
 from batchnet.initializers import INITIALIZERS
 from batchnet.layers import (
     ActivationLayer,

@@ -24,7 +24,7 @@ def config_report():
             for info in threadpool_info()
         ],
     }
-    from batchnet.parallel import MIN_SHARD_ELEMENTS, default_threads
+    from batchnet.training.parallel import MIN_SHARD_ELEMENTS, default_threads
 
     report["cpu threads"] = {
         "default": default_threads(),
@@ -84,6 +84,6 @@ def show_config():
 
 
 def _version():
-    from batchnet import __version__
+    from batchnet._version import __version__
 
     return __version__

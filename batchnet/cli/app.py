@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from backends import BackendUnavailable
-from batchnet.files import check_output_path, names_a_folder, write_atomically
+from batchnet.saving.atomic import check_output_path, names_a_folder, write_atomically
 
 MODELS = {
     "tutorial-cnn": "tutorial_cnn",
@@ -81,7 +81,7 @@ def main(argv=None):
 
 # -- arguments --------------------------------------------------------------------
 def build_parser():
-    from batchnet import __version__
+    from batchnet._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="batchnet", description="Train and run small neural networks on MNIST and Fashion-MNIST."
@@ -219,7 +219,7 @@ def _parse(kind, text):
 
 # -- shared steps -----------------------------------------------------------------
 def _load_data(name, data_dir, splits=("train", "test")):
-    from batchnet.datasets import DatasetError, load_dataset
+    from batchnet.data.mnist import DatasetError, load_dataset
 
     if data_dir is not None:
         data_dir = data_dir.expanduser()
@@ -233,7 +233,7 @@ def _load_data(name, data_dir, splits=("train", "test")):
 
 
 def _prepare(images, labels, dtype):
-    from batchnet.data import one_hot, scale_images
+    from batchnet.data.preprocessing import one_hot, scale_images
 
     return scale_images(images, dtype)[..., None], one_hot(labels, 10, dtype)
 
@@ -251,7 +251,7 @@ def _backend(name):
 
 
 def _load_model(path, backend):
-    from batchnet.serialization import ModelFileError, load_model
+    from batchnet.saving.model_file import ModelFileError, load_model
 
     try:
         return load_model(path, backend=backend)
@@ -333,7 +333,7 @@ def run_train(args):
     print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
     print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")
     if args.save is not None:
-        from batchnet.serialization import save_model
+        from batchnet.saving.model_file import save_model
 
         try:
             save_model(network, args.save)
@@ -385,7 +385,7 @@ def _check_plot_folder(folder):
 
 def _write_plots(network, folder, test_inputs, test_labels, dataset, threads):
     from batchnet import plotting
-    from batchnet.datasets import CLASS_NAMES
+    from batchnet.data.mnist import CLASS_NAMES
 
     predictions = _predicted_classes(network, test_inputs, threads)
     names = CLASS_NAMES[dataset]
@@ -455,7 +455,7 @@ def _read_input(path, network):
     """The images in the .npy file at ``path`` as a batch the model takes, scaled to [0, 1]."""
     images = _load_npy(path)
     if images.dtype == np.uint8:
-        from batchnet.data import scale_images
+        from batchnet.data.preprocessing import scale_images
 
         images = scale_images(images, network.dtype)
     elif images.dtype.kind == "f":
@@ -601,6 +601,6 @@ def run_check(args):
 
 # -- info -------------------------------------------------------------------------
 def run_info(args):
-    from batchnet.config import show_config
+    from batchnet.environment import show_config
 
     show_config()
