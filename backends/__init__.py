@@ -61,11 +61,14 @@ def available_backends():
     return names
 
 
+def is_device_array(array):
+    """Whether ``array`` is a GPU (CuPy) array: the one test for it in batchnet."""
+    return type(array).__module__.startswith("cupy")
+
+
 def backend_for(array):
     """The backend whose array type ``array`` is (NumPy for anything else)."""
-    if type(array).__module__.startswith("cupy"):
-        return get_backend("cupy")
-    return get_backend("numpy")
+    return get_backend("cupy" if is_device_array(array) else "numpy")
 
 
 __all__ = [
@@ -76,4 +79,5 @@ __all__ = [
     "backend_for",
     "cupy_unavailable_reason",
     "get_backend",
+    "is_device_array",
 ]

@@ -97,6 +97,8 @@ class Backend:
 
     name = "abstract"
     xp = None
+    # whether arrays live in a device's memory (reading one on the host is a transfer)
+    on_device = False
     # a convolution makes its im2col columns a chunk of images at a time, each
     # chunk's columns about this many bytes; None: the whole batch at once
     column_chunk_bytes = None

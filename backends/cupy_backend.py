@@ -45,6 +45,7 @@ class CupyBackend(Backend):
     """GPU backend on CuPy's current device; its arrays are ``cupy.ndarray``."""
 
     name = "cupy"
+    on_device = True
     # bounds the device memory of a convolution's columns (two such buffers per
     # conv layer): a 28x28x32 map's 3x3 columns take 7.4 GB at batch 8192 in one
     # chunk; chunks of 1 GiB still give cuBLAS products of millions of rows

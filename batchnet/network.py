@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from backends import backend_for, get_backend
+from backends import backend_for, get_backend, is_device_array
 from batchnet.arguments import is_count
 from batchnet.training.history import History
 from batchnet.layers.base import Layer
@@ -260,7 +260,7 @@ class NeuralNetwork:
         with contextlib.ExitStack() as stack:
             if threads is not None:
                 stack.enter_context(limit_threads(threads))
-            if self.backend.name != "numpy":
+            if self.backend.on_device:
                 threads = 1  # the device runs the batch in parallel already
             stack.enter_context(self._reusing_buffers())
             # the layers' output sizes per sample, kept while the layers stay the
@@ -374,7 +374,7 @@ class NeuralNetwork:
 
 
 def _to_host(array):
-    if hasattr(array, "__cuda_array_interface__"):
+    if is_device_array(array):
         return backend_for(array).to_numpy(array)
     return np.asarray(array)
 

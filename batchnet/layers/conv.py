@@ -162,7 +162,7 @@ class ConvolutionalLayer(ParametricLayer):
 
     def _weights_gradient(self, columns, errors, images):
         """cols^T g for one chunk."""
-        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1 and self.backend.name == "numpy":
+        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1 and not self.backend.on_device:
             # a small kernel makes cols^T g one product with a huge inner
             # dimension (rows of the chunk), which CPU BLAS runs slowly (and, on
             # a busy machine, threads stall on); per image the products are
