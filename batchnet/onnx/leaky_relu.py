@@ -4,7 +4,8 @@ batchnet.activations has no leaky ReLU yet, and its registry holds plain
 functions, with no room for ``alpha``. Until it has one, a LeakyRelu node
 loads as an ActivationLayer of the pair made here, which carries its
 ``alpha`` so that export writes it back; save_model refuses it, as it does
-every activation outside that registry.
+every activation outside that registry. ONNX keeps alpha as a float32, so an
+alpha such as 0.3 comes back as 0.30000001.
 """
 
 from backends import backend_for

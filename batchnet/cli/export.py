@@ -1,0 +1,52 @@
+"""``batchnet export model.npz model.onnx``: a saved batchnet model as an ONNX graph.
+
+One module for the one command, in the shape the CLI's commands take:
+``add_parser(subparsers)`` adds it, ``run(args)`` runs it. The output path is
+checked before the model is read, and the ONNX file is written whole or not
+at all (batchnet.onnx.export writes through write_atomically).
+"""
+
+from pathlib import Path
+
+from batchnet.cli.app import CommandError
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export", help="write a saved model as an ONNX graph (needs the onnx package)",
+        description="Write a batchnet model file as a standard-op ONNX graph that takes NHWC input, "
+                    "as batchnet does. The loss is not part of the graph.")
+    parser.add_argument("model", type=Path, help="a model file saved by batchnet (.npz)")
+    parser.add_argument("output", type=Path, help="the ONNX file to write (.onnx)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args):
+    from batchnet.saving.atomic import check_output_path
+    from batchnet.saving.model_file import ModelFileError, load_model
+
+    try:
+        check_output_path(args.output)
+    except IsADirectoryError:
+        raise CommandError(f"{args.output} is a folder; expected a file name, e.g. {args.output / 'model.onnx'}") from None
+    except NotADirectoryError as error:
+        raise CommandError(f"{error.filename} is a file, not a folder") from None
+    except FileNotFoundError as error:
+        raise CommandError(f"the folder {error.filename} does not exist") from None
+    try:
+        from batchnet.onnx import export
+        network = load_model(args.model)
+        export(network, args.output)
+    except ImportError as error:
+        raise CommandError(str(error)) from None
+    except FileNotFoundError:
+        raise CommandError(f"no model file at {args.model}") from None
+    except ModelFileError as error:
+        raise CommandError(str(error)) from None
+    except ValueError as error:  # a layer or activation ONNX has no translation for, a model never trained
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        raise CommandError(f"cannot write {args.output} ({error.strerror or error})") from None
+    print(f"exported {args.model} to {args.output} ({len(network.layers)} layers, NHWC input "
+          f"{(None, *network.sample_shape)})")
