@@ -1,4 +1,5 @@
-"""The asv suites in benchmarks/ import, set up and run, so a broken suite fails here.
+"""The asv suites in benchmarks/ import, set up and run, so a broken suite fails here; the
+comparison scripts in benchmarks/compare/ run as modules from the repository root.
 
 Each benchmark runs once per implementation (or kernel backend), with every
 other parameter at its first value, the smallest case; an implementation
@@ -6,11 +7,16 @@ that cannot run here (CuPy without a GPU) skips with the reason its setup
 gave. Timings are not checked: speed is asv's business, not a unit test's.
 """
 
+import ast
 import importlib
 import inspect
 import itertools
 import math
+import os
 import pkgutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from threadpoolctl import threadpool_limits
@@ -74,3 +80,39 @@ def test_benchmark_runs_once(suite, method, case):
         assert isinstance(result, float) and math.isfinite(result) and result > 0
     else:
         assert result is None
+
+
+COMPARE = Path(benchmarks.__file__).parent / "compare"
+ROOT = COMPARE.parent.parent
+
+
+def test_comparison_scripts_edit_no_import_path():
+    # run as modules from the repository root, they find batchnet without touching sys.path
+    scripts = sorted(COMPARE.glob("*.py"))
+    assert {path.name for path in scripts} >= {"compare_torch.py", "gpu_vs_torch.py", "peak_memory.py"}
+    for path in scripts:
+        edits = [node.lineno for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, ast.Attribute) and node.attr == "path"
+                 and isinstance(node.value, ast.Name) and node.value.id == "sys"]
+        assert edits == [], f"{path.name} uses sys.path on lines {edits}"
+
+
+@pytest.mark.parametrize("script", ["compare_torch", "gpu_vs_torch", "peak_memory"])
+def test_comparison_script_runs_as_a_module_from_the_repository_root(script):
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-m", f"benchmarks.compare.{script}", "--help"], cwd=ROOT,
+                            env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ")
+
+
+def test_compare_torch_runs_its_batchnet_worker_as_a_module():
+    # the worker is started with -m from the same folder: without PYTHONPATH, the repository root
+    # on sys.path is what finds batchnet, in the parent and in the worker. Figures are not checked
+    environment = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    result = subprocess.run([sys.executable, "-m", "benchmarks.compare.compare_torch", "--networks", "C",
+                             "--batch-sizes", "8", "--threads", "1", "--repeats", "1", "--steps-scale", "0.01"],
+                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("C ")]
+    assert [row[:4] for row in rows] == [["C", "8", "1", "train"], ["C", "8", "1", "predict"]]

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from batchnet.cli import app as cli
+from batchnet import cli
 from batchnet.data import mnist as datasets
+from batchnet.reference.comparison import compare_with_reference
 from batchnet.saving.model_file import load_model
 
 
@@ -238,11 +239,11 @@ def test_compare_with_reference_measures_the_largest_difference():
 
     batched, per_sample = batchnet.FCLayer(3), reference.FCLayer(3)
     rng = np.random.default_rng(0)
-    assert cli.compare_with_reference(batched, per_sample, (5,), get_backend("numpy"), "float64", rng) < 1e-12
+    assert compare_with_reference(batched, per_sample, (5,), get_backend("numpy"), "float64", rng) < 1e-12
     original_forward = per_sample.forward
     per_sample.forward = lambda x: original_forward(x) + 0.25
-    assert cli.compare_with_reference(batchnet.FCLayer(3), per_sample, (5,), get_backend("numpy"), "float64",
-                                      rng) == pytest.approx(0.25)
+    assert compare_with_reference(batchnet.FCLayer(3), per_sample, (5,), get_backend("numpy"), "float64",
+                                  rng) == pytest.approx(0.25)
 
 
 def test_info_prints_backends_and_blas(capsys):

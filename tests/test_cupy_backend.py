@@ -149,14 +149,9 @@ def test_network_on_cupy_raises_with_the_reason():
 
 
 @pytest.fixture
-def gpu_benchmark(monkeypatch):
-    """``benchmarks/gpu_vs_torch.py`` as a module (its ``main`` adds to ``sys.path``: restored)."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    script = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_vs_torch.py"
-    spec = importlib.util.spec_from_file_location("gpu_vs_torch", script)
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
-    return benchmark
+def gpu_benchmark():
+    """``benchmarks/compare/gpu_vs_torch.py`` as a module."""
+    return importlib.import_module("benchmarks.compare.gpu_vs_torch")
 
 
 @without_gpu

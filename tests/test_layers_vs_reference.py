@@ -14,6 +14,7 @@ import batchnet.activations as batched_activations
 import batchnet.layers as batched
 import batchnet.losses as batched_losses
 from batchnet import reference
+from batchnet.reference.comparison import run_batched, run_reference
 
 RTOL = 1e-10
 ATOL = 1e-12
@@ -81,25 +82,6 @@ def case_id(case):
     return "-".join(str(part).replace(" ", "") for part in case)
 
 
-def run_reference(layer, x, output_error):
-    """Outputs and input errors stacked over samples, parameter gradients summed."""
-    outputs, input_errors, gradients = [], [], {}
-    for sample, sample_error in zip(x, output_error):
-        outputs.append(layer.forward_propagation(sample))
-        input_errors.append(layer.backward(sample_error))
-        for name, gradient in layer.gradients.items():
-            gradients[name] = gradients.get(name, 0) + gradient
-    return np.stack(outputs), np.stack(input_errors), gradients
-
-
-def run_batched(layer, backend, x, output_error):
-    layer.bind(backend, np.random.default_rng(0))
-    output = layer.forward_propagation(backend.asarray(x))
-    input_error = layer.backward(backend.asarray(output_error))
-    gradients = {name: backend.to_numpy(value) for name, value in layer.gradients.items()}
-    return backend.to_numpy(output), backend.to_numpy(input_error), gradients
-
-
 def copy_parameters(reference_layer, batched_layer, backend, first_sample):
     """Let the reference draw its weights, then give the batched layer the same ones."""
     reference_layer.initialize(first_sample)
@@ -112,7 +94,7 @@ def assert_same_as_reference(reference_layer, batched_layer, backend, x, seed=1)
     reference_output = reference_layer.forward_propagation(x[0])
     output_error = np.random.default_rng(seed).standard_normal((len(x),) + reference_output.shape)
     expected = run_reference(reference_layer, x, output_error)
-    actual = run_batched(batched_layer, backend, x, output_error)
+    actual = run_batched(batched_layer.bind(backend, np.random.default_rng(0)), backend, x, output_error)
     for what, mine, theirs in zip(("output", "input error"), actual[:2], expected[:2]):
         np.testing.assert_allclose(mine, theirs, rtol=RTOL, atol=ATOL,
                                    err_msg=f"{batched_layer!r} {what} (batched vs reference)")

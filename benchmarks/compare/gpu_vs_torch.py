@@ -22,12 +22,13 @@ After the table comes where batchnet-CuPy's training step of the standard CNN
 spends its time, at each batch size: every layer's forward and backward, the
 loss and the update, each timed on its own with the device synchronized before
 and after (launches and device work together), so that a missed target says
-which part to work on. Run it from the repository root with the
-Python that has CuPy and PyTorch (batchnet installed, ``pip install -e .``)::
+which part to work on. Run it as a module from the repository root with the
+Python that has CuPy and PyTorch (batchnet comes from this checkout; build the
+extension first, ``pip install -e .``)::
 
-    python benchmarks/gpu_vs_torch.py
-    python benchmarks/gpu_vs_torch.py --cpu-only   # the CPU column alone, no GPU needed
-    python benchmarks/gpu_vs_torch.py --dry-run    # every code path at toy sizes on the CPU
+    python -m benchmarks.compare.gpu_vs_torch
+    python -m benchmarks.compare.gpu_vs_torch --cpu-only   # the CPU column alone, no GPU needed
+    python -m benchmarks.compare.gpu_vs_torch --dry-run    # every code path at toy sizes on the CPU
 
 ``--dry-run`` checks the script itself before device time is spent on it:
 NumPy stands in for CuPy and PyTorch runs on the CPU, on a few tiny batches,
@@ -42,7 +43,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
@@ -90,7 +90,7 @@ def batchnet_rate(network, backend, batch_size, steps, epochs, repeats, threads=
 
 def torch_rate(torch, network, batch_size, steps, epochs, repeats, device="cuda"):
     """Training samples/s of the PyTorch twin on ``device`` (the GPU; the CPU in a dry run)."""
-    from compare_torch import build_torch
+    from .compare_torch import build_torch
 
     device = torch.device(device)
     torch.manual_seed(0)
@@ -216,7 +216,8 @@ def markdown_table(rows, cpu_threads):
 
 
 def verdicts(rows):
-    """The issue's two targets, on the standard CNN at batch 1024, where measured."""
+    """The two GPU targets (within 2x of PyTorch, 20x batchnet on the CPU), on the standard CNN
+    at batch 1024, where measured."""
     lines = []
     for row in rows:
         if row["network"] != "standard" or row["batch"] != 1024:
@@ -251,7 +252,6 @@ def main(argv=None):
         samples_per_epoch, cpu_samples = 64, 32
         args.batch_sizes, args.epochs, args.repeats, args.cpu_only = [16, 32], 1, 1, False
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))  # compare_torch, run from anywhere
     import backends
 
     gpu_reason = None if args.cpu_only or args.dry_run else backends.cupy_unavailable_reason()

@@ -1,15 +1,16 @@
-"""Peak memory of a process training network B on Fashion-MNIST: batchnet next to PyTorch.
+"""Peak memory of a process training the standard CNN on Fashion-MNIST: batchnet next to PyTorch.
 
 Each library trains in a fresh process of its own (this script with
 ``--serve``): it imports the library, loads the 60,000 Fashion-MNIST training
-images as float32 in [0, 1], trains network B (see ``compare_torch.py``) with
+images as float32 in [0, 1], trains the standard CNN (network B of ``compare_torch.py``) with
 plain SGD at ``--batch-size`` (256) for ``--steps`` steps (the whole epoch by
 default), and reports its peak resident set size (``getrusage`` max RSS)
 after the imports, after loading the data and after training. PyTorch is
-measured only when the Python running this script has it::
+measured only when the Python running this script has it. Run it as a module
+from the repository root (batchnet and backends come from this checkout)::
 
-    /tmp/torchvenv/bin/python benchmarks/peak_memory.py             # both libraries
-    .venv/bin/python benchmarks/peak_memory.py --steps 20           # batchnet alone, quicker
+    /tmp/torchvenv/bin/python -m benchmarks.compare.peak_memory               # both libraries
+    .venv/bin/python -m benchmarks.compare.peak_memory --steps 20             # batchnet alone, quicker
 
 Needs the Fashion-MNIST files (``apt-get install dataset-fashion-mnist``, or
 ``--data-dir``). Peak RSS is a property of one run: no repeats are needed,
@@ -23,13 +24,8 @@ import resource
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-if importlib.util.find_spec("batchnet") is None:  # a Python that has only PyTorch: use this checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare_torch import LEARNING_RATE, build_batchnet, build_torch  # noqa: E402
+from .compare_torch import LEARNING_RATE, build_batchnet, build_torch
 
 
 def peak_mib():
@@ -79,8 +75,9 @@ def serve(library, batch_size, steps, threads, data_dir):
 
 
 def measure(library, args):
-    command = [sys.executable, __file__, "--serve", library, "--batch-size", str(args.batch_size),
-               "--threads", str(args.threads)]
+    # the worker imports as this script does: as a module, from the same working directory
+    command = [sys.executable, "-m", "benchmarks.compare.peak_memory", "--serve", library,
+               "--batch-size", str(args.batch_size), "--threads", str(args.threads)]
     if args.steps is not None:
         command += ["--steps", str(args.steps)]
     if args.data_dir is not None:

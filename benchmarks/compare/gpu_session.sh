@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Everything the GPU issue asks to run on a real GPU, in one command, for a
+# Every check and measurement of batchnet's GPU backend, in one command, for a
 # session lent a machine with an NVIDIA GPU (the project's H200 has CuPy,
 # Cython, pytest, hypothesis, threadpoolctl, tqdm, scikit-image and PyTorch
 # with CUDA installed; nothing needs fetching). From the repository root:
 #
-#   bash benchmarks/gpu_session.sh          # logs go to $OUT (or gpu-results/)
+#   bash benchmarks/compare/gpu_session.sh          # logs go to $OUT (or gpu-results/)
 #
 # 1. builds the Cython extension (no network: --no-build-isolation, else in place);
 # 2. prints `batchnet info` (is the cupy backend available, and if not, why; the GPU);
 # 3. `batchnet check --backend cupy`: every batched layer on CuPy against the reference;
 # 4. runs the whole test suite, where every `backend` test also runs on CuPy;
-# 5. runs benchmarks/gpu_vs_torch.py: batchnet-CuPy vs PyTorch CUDA, tutorial
+# 5. runs python -m benchmarks.compare.gpu_vs_torch: batchnet-CuPy vs PyTorch CUDA, tutorial
 #    and standard CNN, batch 128 and 1024, and batchnet on 2 CPU threads; then
 #    where batchnet's step of the standard CNN spends its time, part by part.
 # Each step has its own time limit so that one that hangs leaves time for the
@@ -53,5 +53,5 @@ step build 100 bash -c build_extension
 step info 30 "$python" -m batchnet info
 step check 20 "$python" -m batchnet check --backend cupy
 step tests 200 "$python" -m pytest -q -rs -p no:cacheprovider tests/
-step benchmark 230 "$python" benchmarks/gpu_vs_torch.py
+step benchmark 230 "$python" -m benchmarks.compare.gpu_vs_torch
 exit "$status"

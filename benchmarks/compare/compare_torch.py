@@ -1,6 +1,6 @@
 """Training and inference speed of batchnet's NumPy backend next to PyTorch's CPU build.
 
-Trains the networks of issue 6 for a fixed number of steps, on random
+Trains three networks (below: A, B, C) for a fixed number of steps, on random
 MNIST-shaped float32 data, with batchnet and (when it is installed) PyTorch,
 alternating the two libraries run after run, and prints the median samples/s
 of each and their ratio per network, batch size and thread count:
@@ -21,13 +21,14 @@ process of its own (this script with ``--serve``), the parent alternating
 their runs.
 
 PyTorch is a measuring stick, never a dependency of batchnet. Install it in a
-separate environment and run the script with that environment's Python; the
-script finds batchnet in the repository it lives in::
+separate environment and run the script as a module, from the repository
+root, with that environment's Python: the root is then on ``sys.path``, so
+batchnet and backends come from this checkout, installed or not::
 
     python3 -m venv /tmp/torchvenv
     /tmp/torchvenv/bin/pip install torch==2.13.0 numpy threadpoolctl tqdm
-    /tmp/torchvenv/bin/python benchmarks/compare_torch.py            # both libraries
-    .venv/bin/python benchmarks/compare_torch.py --networks B         # batchnet alone
+    /tmp/torchvenv/bin/python -m benchmarks.compare.compare_torch             # both libraries
+    .venv/bin/python -m benchmarks.compare.compare_torch --networks B          # batchnet alone
 
 The extension ``backends._col2im`` must have been built in place
 (``.venv/bin/pip install -e .``). Other processes sharing the machine make
@@ -46,9 +47,6 @@ from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
-
-if importlib.util.find_spec("batchnet") is None:  # a Python that has only PyTorch: use this checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 LEARNING_RATE = 0.01
 CLASSES = 10
@@ -220,7 +218,8 @@ class Worker:
     """
 
     def __init__(self, library, network, batch_size, threads, steps):
-        command = [sys.executable, __file__, "--serve", library, network,
+        # the worker imports as this script does: as a module, from the same working directory
+        command = [sys.executable, "-m", "benchmarks.compare.compare_torch", "--serve", library, network,
                    str(batch_size), str(threads), str(steps)]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True)
@@ -229,7 +228,7 @@ class Worker:
     def _answer(self):
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"compare_torch: worker {self.process.args[3:]} exited "
+            raise RuntimeError(f"compare_torch: worker {self.process.args[4:]} exited "
                                f"with code {self.process.wait()}")
         return line.strip()
 
