@@ -1,4 +1,4 @@
-"""The ``batchnet`` command: train, evaluate, predict, check and info, one module per command.
+"""The ``batchnet`` command: train, evaluate, predict, check, export and info, one module per command.
 
 ``batchnet train --dataset fashion-mnist --model cnn --epochs 2`` trains the
 standard CNN (``batchnet.models.standard_cnn``) and prints the test accuracy and
@@ -17,10 +17,10 @@ import argparse
 import os
 import sys
 
-from batchnet.cli import check, evaluate, info, predict, train
+from batchnet.cli import check, evaluate, export, info, predict, train
 from batchnet.cli.errors import CommandError, Interrupted
 
-COMMANDS = (train, evaluate, predict, check, info)
+COMMANDS = (train, evaluate, predict, check, export, info)
 
 
 def main(argv=None):

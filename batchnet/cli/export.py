@@ -8,7 +8,9 @@ at all (batchnet.onnx.export writes through write_atomically).
 
 from pathlib import Path
 
-from batchnet.cli.app import CommandError
+from batchnet.cli.errors import CommandError
+from batchnet.cli.loading import load_model
+from batchnet.cli.output_paths import check_output_file
 
 
 def add_parser(subparsers):
@@ -23,26 +25,13 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from batchnet.saving.atomic import check_output_path
-    from batchnet.saving.model_file import ModelFileError, load_model
-
-    try:
-        check_output_path(args.output)
-    except IsADirectoryError:
-        raise CommandError(f"{args.output} is a folder; expected a file name, e.g. {args.output / 'model.onnx'}") from None
-    except NotADirectoryError as error:
-        raise CommandError(f"{error.filename} is a file, not a folder") from None
-    except FileNotFoundError as error:
-        raise CommandError(f"the folder {error.filename} does not exist") from None
+    check_output_file("output", args.output, "model.onnx")
+    network = load_model(args.model, "numpy")
     try:
         from batchnet.onnx import export
-        network = load_model(args.model)
+
         export(network, args.output)
     except ImportError as error:
-        raise CommandError(str(error)) from None
-    except FileNotFoundError:
-        raise CommandError(f"no model file at {args.model}") from None
-    except ModelFileError as error:
         raise CommandError(str(error)) from None
     except ValueError as error:  # a layer or activation ONNX has no translation for, a model never trained
         raise CommandError(str(error)) from None
