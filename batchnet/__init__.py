@@ -17,7 +17,9 @@ from batchnet.activations import (
 )
 from batchnet.data import load_fashion_mnist, load_mnist, one_hot, scale_images
 from batchnet.environment import show_config
+from batchnet.training.callbacks import Callback
 from batchnet.training.history import History
+from batchnet.training.loop import TrainingDiverged
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
@@ -28,7 +30,7 @@ from batchnet.layers import (
     MaxPoolingLayer,
 )
 from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
-from batchnet.network import NeuralNetwork, TrainingDiverged
+from batchnet.network import NeuralNetwork
 from batchnet.optimizers import SGD, Adam
 from batchnet.random import set_seed
 from batchnet.saving import load_model, save_model
@@ -38,6 +40,7 @@ __all__ = [
     "ActivationLayer",
     "Adam",
     "AveragePoolingLayer",
+    "Callback",
     "ConvolutionalLayer",
     "FCLayer",
     "FlattenLayer",

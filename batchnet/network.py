@@ -7,22 +7,27 @@ weights, the same batches and the same result on the CPU.
 """
 
 import contextlib
-import math
-import numbers
 
 import numpy as np
 
-from backends import backend_for, get_backend, is_device_array
-from batchnet.arguments import is_count
-from batchnet.training.history import History
+from backends import get_backend
+from batchnet.arguments import (
+    check_data,
+    check_fit_settings,
+    check_inputs,
+    check_validation_data,
+    count,
+    is_one_hot,
+    split_validation,
+)
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
-from batchnet.training.parallel import BatchRunner, limit_threads
 from batchnet.random import new_generator
-
-
-class TrainingDiverged(FloatingPointError):
-    """The training loss became NaN or infinite."""
+from batchnet.training.callbacks import CallbackList
+from batchnet.training.history import History
+# TrainingDiverged: what fit raises when the loss stops being finite
+from batchnet.training.loop import TrainingDiverged, TrainingLoop, evaluate, set_training  # noqa: F401
+from batchnet.training.parallel import BatchRunner, limit_threads
 
 
 class NeuralNetwork:
@@ -48,6 +53,8 @@ class NeuralNetwork:
             raise TypeError(f"NeuralNetwork: dtype must be float32 or float64, got {self.dtype}")
         self.history = History()
         self.optimizer = None
+        # a callback sets it to end training after the epoch under way (see fit)
+        self.stop_training = False
         self._output_sizes = ((), {})  # (ids of the layers, BatchRunner.elements_per_sample)
 
     @property
@@ -110,7 +117,7 @@ class NeuralNetwork:
         return None
 
     def fit(self, x_train, y_train, epochs, learning_rate=None, batch_size=32, shuffle=True, seed=None,
-            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None):
+            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None, callbacks=None):
         """Train with mini-batch gradient descent and return ``self`` (for chaining).
 
         Each step averages the loss gradient over ``batch_size`` samples; with
@@ -131,94 +138,35 @@ class NeuralNetwork:
         into one shard per thread, run at once (see :mod:`batchnet.training.parallel`);
         otherwise the threads go to BLAS. Results with shards differ from
         those without only by float rounding.
+
+        ``callbacks``: :class:`~batchnet.training.callbacks.Callback` instances,
+        called at the start and end of training and of each epoch; one may
+        stop training (``network.stop_training = True``) or set the
+        optimizer's learning rate for the epoch.
         """
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
-        epochs = _count(epochs, "epochs", "fit", minimum=0)
-        if not (isinstance(verbose, numbers.Integral) and verbose in (0, 1, 2)):
-            raise ValueError(f"NeuralNetwork.fit: verbose must be 0, 1 or 2, got {verbose!r}")
-        batch_size = _count(batch_size, "batch_size", "fit")
-        if (isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real)
-                or not 0 <= validation_split < 1):
-            raise ValueError(f"NeuralNetwork.fit: validation_split must be in [0, 1), got {validation_split!r}")
-        if validation_split and validation_data is not None:
-            raise ValueError("NeuralNetwork.fit: give validation_data or validation_split, not both")
+        epochs, batch_size = check_fit_settings(epochs, verbose, batch_size, validation_split, validation_data)
         optimizer = get_optimizer(optimizer, learning_rate)
+        callbacks = CallbackList(callbacks, self)
         # two generators from the seed, so that the initial weights do not depend on how
         # many numbers the data's shuffles and split drew
         weights_rng, order_rng = new_generator(seed).spawn(2)
         x_train, y_train = self._check_data(x_train, y_train, "fit")
         if validation_split:
-            order = order_rng.permutation(len(x_train))
-            held_out = max(1, int(round(len(x_train) * validation_split)))
-            if held_out >= len(x_train):
-                raise ValueError("NeuralNetwork.fit: validation_split leaves no training samples")
-            validation_data = (x_train[order[-held_out:]], y_train[order[-held_out:]])
-            x_train, y_train = x_train[order[:-held_out]], y_train[order[:-held_out]]
+            (x_train, y_train), validation_data = split_validation(x_train, y_train, validation_split, order_rng)
         if validation_data is not None:
-            if len(validation_data) != 2:
-                raise ValueError("NeuralNetwork.fit: validation_data must be a pair (x, y)")
-            x_held, y_held = self._check_data(*validation_data, "fit validation_data")
-            # found now, not after a whole epoch of training
-            for name, held, train in (("x", x_held, x_train), ("y", y_held, y_train)):
-                if held.shape[1:] != train.shape[1:]:
-                    raise ValueError(
-                        f"NeuralNetwork.fit: validation_data's {name} has samples of shape {held.shape[1:]}, "
-                        f"the training {name} {train.shape[1:]}"
-                    )
+            x_held, y_held = check_validation_data(validation_data, x_train, y_train, self.loss, self.sample_shape)
             # uploaded once: evaluating each epoch then moves nothing to the device
-            validation_data = (*self._to_device(x_held, y_held), _is_one_hot(y_held))
+            validation_data = (*self._to_device(x_held, y_held), is_one_hot(y_held))
         self._bind(weights_rng)
         self.optimizer = optimizer
         self.history.stopped_early = None
-        classification = _is_one_hot(y_train)
-        xp = self.backend.xp
+        classification = is_one_hot(y_train)
         x_device, y_device = self._to_device(x_train, y_train)
-        samples = len(x_device)
-        steps = math.ceil(samples / batch_size)
-        first_epoch = len(self.history.epoch)
-        with self._running(threads, "fit") as runner:
-            for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
-                order = order_rng.permutation(samples) if shuffle else None
-                if order is not None:
-                    order = self.backend.asarray(order)
-                progress = _progress(verbose, steps, epoch, first_epoch + epochs)
-                total_loss = xp.zeros((), dtype=self.dtype)
-                correct = xp.zeros((), dtype=xp.int64)
-                try:
-                    for step in range(steps):
-                        rows = slice(step * batch_size, (step + 1) * batch_size)
-                        indices = order[rows] if order is not None else rows
-                        x_batch, y_batch = x_device[indices], y_device[indices]
-                        output = runner.forward(x_batch)
-                        total_loss += self.loss(y_batch, output) * len(x_batch)
-                        if classification:
-                            correct += _count_correct(y_batch, output)
-                        runner.backward(self.loss_prime(y_batch, output))
-                        self.optimizer.step(self.layers)
-                        if progress is not None:
-                            seen = min(samples, (step + 1) * batch_size)
-                            progress.update(step + 1, lambda: float(total_loss) / seen)
-                except KeyboardInterrupt:
-                    self.history.stopped_early = f"interrupted during epoch {epoch}"
-                    if progress is not None:
-                        progress.close(f"interrupted during epoch {epoch}")
-                    break
-                metrics = self._metrics(total_loss, correct, samples, classification)
-                if not math.isfinite(metrics["loss"]):
-                    self.history.stopped_early = f"loss became {metrics['loss']} in epoch {epoch}"
-                    if progress is not None:
-                        progress.close(self.history.stopped_early)
-                    raise TrainingDiverged(
-                        f"NeuralNetwork.fit: the loss became {metrics['loss']} in epoch {epoch}; "
-                        "try a lower learning rate (the weights are kept as they were then)"
-                    )
-                if validation_data is not None:
-                    validation = self._evaluate_on_device(runner, *validation_data, max(batch_size, 256))
-                    metrics.update({f"val_{name}": value for name, value in validation.items()})
-                self.history.record(epoch, metrics)
-                if progress is not None:
-                    progress.close(_format_metrics(metrics))
+        with self._running(threads, "fit") as runner_for:
+            loop = TrainingLoop(self, runner_for, batch_size, shuffle, order_rng, verbose, callbacks)
+            loop.run(x_device, y_device, epochs, classification, validation_data)
         return self
 
     def predict(self, input_data, batch_size=256, threads=None):
@@ -227,10 +175,12 @@ class NeuralNetwork:
         ``threads`` as in :meth:`fit`.
         """
         input_data = self._check_inputs(input_data, "predict")
-        batch_size = _count(batch_size, "batch_size", "predict")
+        batch_size = count(batch_size, "batch_size", "predict")
         self._bind(new_generator())
+        set_training(self.layers, False)
         outputs = []
-        with self._running(threads, "predict") as runner:
+        with self._running(threads, "predict") as runner_for:
+            runner = runner_for(False)
             for start in range(0, len(input_data), batch_size):
                 batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
                 # a copy: the last layer's output buffer takes the next batch
@@ -242,21 +192,22 @@ class NeuralNetwork:
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
-        batch_size = _count(batch_size, "batch_size", "evaluate")
+        batch_size = count(batch_size, "batch_size", "evaluate")
         self._bind(new_generator())
-        with self._running(threads, "evaluate") as runner:
-            return self._evaluate_on_device(runner, *self._to_device(x, y), _is_one_hot(y), batch_size)
+        with self._running(threads, "evaluate") as runner_for:
+            return evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
 
     @contextlib.contextmanager
     def _running(self, threads, where):
-        """A :class:`~batchnet.training.parallel.BatchRunner` on ``threads`` threads, with buffers reused.
+        """``runner_for(training)``: a :class:`~batchnet.training.parallel.BatchRunner` per mode, on
+        ``threads`` threads, with buffers reused.
 
         ``threads=None`` takes as many as BLAS is set to use. On the NumPy
         backend a large enough batch is cut into one shard per thread; else
         the threads go to BLAS.
         """
         if threads is not None:
-            threads = _count(threads, "threads", where)
+            threads = count(threads, "threads", where)
         with contextlib.ExitStack() as stack:
             if threads is not None:
                 stack.enter_context(limit_threads(threads))
@@ -268,22 +219,19 @@ class NeuralNetwork:
             layers = tuple(id(layer) for layer in self.layers)
             if self._output_sizes[0] != layers:
                 self._output_sizes = (layers, {})
-            yield stack.enter_context(BatchRunner(
-                self.layers, threads, forward_layers, backward_parameters,
-                elements_per_sample=self._output_sizes[1],
-            ))
+            runners = {}
 
-    def _evaluate_on_device(self, runner, x, y, classification, batch_size):
-        xp = self.backend.xp
-        total_loss = xp.zeros((), dtype=self.dtype)
-        correct = xp.zeros((), dtype=xp.int64)
-        for start in range(0, len(x), batch_size):
-            x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
-            output = runner.forward(x_batch)
-            total_loss += self.loss(y_batch, output) * len(x_batch)
-            if classification:
-                correct += _count_correct(y_batch, output)
-        return self._metrics(total_loss, correct, len(x), classification)
+            def runner_for(training):
+                # one runner per mode: the layer replicas a runner makes for its shards
+                # copy the layers' mode when made, so they stay in that runner's mode
+                if training not in runners:
+                    runners[training] = stack.enter_context(BatchRunner(
+                        self.layers, threads, forward_layers, backward_parameters,
+                        elements_per_sample=self._output_sizes[1],
+                    ))
+                return runners[training]
+
+            yield runner_for
 
     @contextlib.contextmanager
     def _reusing_buffers(self):
@@ -299,15 +247,6 @@ class NeuralNetwork:
         finally:
             for layer in self.layers:
                 layer.reuse_buffers = False
-
-    def _metrics(self, total_loss, correct, samples, classification):
-        """Per-sample loss (and accuracy, for one-hot targets) from device sums, with a single transfer."""
-        xp = self.backend.xp
-        loss_sum, correct_sum = self.backend.to_numpy(xp.stack([total_loss, xp.asarray(correct, dtype=self.dtype)]))
-        metrics = {"loss": float(loss_sum) / samples}
-        if classification:
-            metrics["accuracy"] = float(correct_sum) / samples
-        return metrics
 
     def _to_device(self, x, y):
         return self.backend.asarray(x, dtype=self.dtype), self.backend.asarray(y, dtype=self.dtype)
@@ -326,44 +265,10 @@ class NeuralNetwork:
                 )
 
     def _check_inputs(self, x, where):
-        """``x`` as a checked host array; a batch of 2-D images gains a channel axis."""
-        x = _to_host(x)
-        if x.dtype.kind != "f":
-            raise TypeError(
-                f"NeuralNetwork.{where}: expected float inputs, got dtype {x.dtype} "
-                "(scale integer images first, e.g. x / 255)"
-            )
-        sample = self.sample_shape
-        if sample is not None and 1 <= x.ndim <= len(sample) and x.shape in (sample, sample[:-1]):
-            raise ValueError(
-                f"NeuralNetwork.{where}: got one sample of shape {x.shape}, expected a batch "
-                f"(N, {', '.join(map(str, sample))}); for one sample pass x[None]"
-            )
-        if x.ndim < 2 or len(x) == 0:
-            raise ValueError(
-                f"NeuralNetwork.{where}: expected a non-empty batch (N, ...), got shape {x.shape}"
-            )
-        if x.ndim == 3:
-            x = x[..., None]
-        if not np.isfinite(x).all():
-            raise ValueError(f"NeuralNetwork.{where}: inputs contain NaN or inf")
-        return x
+        return check_inputs(x, self.sample_shape, where)
 
     def _check_data(self, x, y, where):
-        x = self._check_inputs(x, where)
-        y = _to_host(y)
-        if len(y) != len(x):
-            raise ValueError(f"NeuralNetwork.{where}: x has {len(x)} samples but y has {len(y)}")
-        if y.dtype.kind not in "fiub":
-            raise TypeError(f"NeuralNetwork.{where}: expected numeric targets, got dtype {y.dtype}")
-        if y.dtype.kind == "f" and not np.isfinite(y).all():
-            raise ValueError(f"NeuralNetwork.{where}: targets contain NaN or inf")
-        if getattr(self.loss, "needs_one_hot", False) and not _is_one_hot(y):
-            raise ValueError(
-                f"NeuralNetwork.{where}: {self.loss.__name__} needs one-hot targets (N, classes), "
-                f"got shape {y.shape}; encode labels with batchnet.one_hot"
-            )
-        return x, y
+        return check_data(x, y, self.loss, self.sample_shape, where)
 
     def __repr__(self):
         lines = [f"NeuralNetwork(backend={self.backend.name}, dtype={self.dtype})"]
@@ -371,35 +276,6 @@ class NeuralNetwork:
         if self.loss is not None:
             lines.append(f"  loss: {self.loss.__name__}")
         return "\n".join(lines)
-
-
-def _to_host(array):
-    if is_device_array(array):
-        return backend_for(array).to_numpy(array)
-    return np.asarray(array)
-
-
-def _is_one_hot(y):
-    if y.ndim != 2 or y.shape[1] < 2:
-        return False
-    return bool(((y == 0) | (y == 1)).all() and (y.sum(axis=1) == 1).all())
-
-
-def _count_correct(y_batch, output):
-    """How many rows of ``output`` have their largest value where the one-hot ``y_batch`` has its 1."""
-    return (output.argmax(axis=1) == y_batch.argmax(axis=1)).sum()
-
-
-def _format_metrics(metrics):
-    return "  ".join(f"{name}={value:.4f}" for name, value in metrics.items())
-
-
-def _progress(verbose, steps, epoch, epochs):
-    if not verbose:
-        return None
-    from batchnet.training.progress import EpochProgress
-
-    return EpochProgress(steps, epoch, epochs, bar=verbose == 1)
 
 
 def forward_layers(layers, batch):
@@ -419,11 +295,3 @@ def backward_parameters(layers, error):
     for layer in reversed(layers[first + 1:]):
         error = layer.backward(error)
     layers[first].backward(error, need_input_error=False)
-
-
-def _count(value, name, where, minimum=1):
-    """``value`` as an int (NumPy's integers too, never a bool), at least ``minimum``."""
-    if not is_count(value, minimum):
-        kind = "a positive" if minimum == 1 else "a non-negative"
-        raise ValueError(f"NeuralNetwork.{where}: {name} must be {kind} int, got {value!r}")
-    return int(value)

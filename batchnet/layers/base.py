@@ -32,6 +32,8 @@ class Layer:
     """
 
     parameter_names = ()
+    # True while the network trains, False while it infers: the network sets it before each pass
+    training = False
 
     def __init__(self, dtype=None):
         self.input = None

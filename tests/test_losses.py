@@ -1,0 +1,66 @@
+"""The losses (batchnet.losses) refuse targets they cannot take, saying what the targets look like."""
+
+import numpy as np
+import pytest
+
+from batchnet import (
+    FCLayer,
+    FlattenLayer,
+    NeuralNetwork,
+    mse,
+    mse_prime,
+    one_hot,
+    softmax_cross_entropy,
+    softmax_cross_entropy_prime,
+)
+
+
+@pytest.fixture
+def images():
+    return np.random.default_rng(0).random((4, 6, 6, 1)).astype(np.float32)
+
+
+@pytest.fixture
+def labels():
+    return one_hot(np.array([0, 1, 2, 1]), 3)
+
+
+def dense_net(loss=mse, loss_prime=mse_prime):
+    return NeuralNetwork().add(FlattenLayer()).add(FCLayer(3)).use(loss, loss_prime)
+
+
+def fit_quietly(net, x, y):
+    return net.fit(x, y, epochs=1, learning_rate=0.1, verbose=0)
+
+
+def test_targets_of_the_wrong_width_name_both_shapes(images):
+    with pytest.raises(ValueError, match=r"mse: expected targets of shape \(4, 3\) .*got \(4, 4\)"):
+        fit_quietly(dense_net(), images, one_hot(np.array([0, 1, 2, 3]), 4))
+
+
+@pytest.mark.parametrize(
+    "targets", [np.array([0, 1, 2, 1]), np.array([[0], [1], [2], [1]])], ids=["(N,)", "(N, 1)"]
+)
+def test_softmax_cross_entropy_rejects_class_indices(targets, images):
+    net = dense_net(softmax_cross_entropy, softmax_cross_entropy_prime)
+    with pytest.raises(ValueError, match=r"softmax_cross_entropy needs one-hot targets \(N, classes\), "
+                                         r"got shape \(4,( 1)?\); encode labels with batchnet.one_hot"):
+        fit_quietly(net, images, targets)
+
+
+def test_softmax_cross_entropy_rejects_soft_targets(images):
+    soft = np.full((4, 3), 1 / 3, np.float32)
+    net = dense_net(softmax_cross_entropy, softmax_cross_entropy_prime)
+    with pytest.raises(ValueError, match="softmax_cross_entropy needs one-hot targets"):
+        fit_quietly(net, images, soft)
+
+
+def test_mse_with_class_indices_says_they_look_like_class_indices(images):
+    with pytest.raises(ValueError, match=r"mse: expected targets of shape \(4, 3\) like the network output, "
+                                         r"got \(4,\) \(labels look like class indices"):
+        fit_quietly(dense_net(), images, np.array([0, 1, 2, 1]))
+
+
+def test_mse_called_directly_with_class_indices_says_so():
+    with pytest.raises(ValueError, match=r"got \(4,\) \(labels look like class indices: one-hot encode"):
+        mse(np.zeros(4), np.zeros((4, 10)))
