@@ -25,8 +25,7 @@ from batchnet.optimizers import get_optimizer
 from batchnet.random import new_generator
 from batchnet.training.callbacks import CallbackList
 from batchnet.training.history import History
-# TrainingDiverged: what fit raises when the loss stops being finite
-from batchnet.training.loop import TrainingDiverged, TrainingLoop, evaluate, set_training  # noqa: F401
+from batchnet.training.loop import TrainingLoop, evaluate, set_training
 from batchnet.training.parallel import BatchRunner, limit_threads
 
 

@@ -57,7 +57,7 @@ def add_parser(subparsers):
 
 def run(args):
     from batchnet import models
-    from batchnet.network import TrainingDiverged
+    from batchnet.training.loop import TrainingDiverged
 
     for option, value in TRAINING_DEFAULTS[args.model].items():
         if getattr(args, option) is None:
