@@ -25,7 +25,7 @@ from batchnet import (
     relu,
     relu_prime,
 )
-from batchnet.saving import model_file as serialization
+from batchnet.saving import architecture
 from batchnet.layers.parametric import ParametricLayer
 from batchnet.models import standard_cnn, tutorial_cnn, tutorial_mlp
 from batchnet.saving.model_file import ModelFileError, load_model, save_model
@@ -487,8 +487,8 @@ class ScaleLayer(ParametricLayer):
 
 
 def test_any_parametric_layer_is_checked_against_its_own_parameter_shapes(tmp_path, monkeypatch):
-    monkeypatch.setitem(serialization.LAYER_ARGUMENTS, ScaleLayer, ("weight_initializer", "bias_initializer"))
-    monkeypatch.setitem(serialization.LAYER_TYPES, "ScaleLayer", ScaleLayer)
+    monkeypatch.setitem(architecture.LAYER_ARGUMENTS, ScaleLayer, ("weight_initializer", "bias_initializer"))
+    monkeypatch.setitem(architecture.LAYER_TYPES, "ScaleLayer", ScaleLayer)
     network, x = trained(NeuralNetwork().add(ScaleLayer()).use(mse, mse_prime), shape=(6, 4), classes=4)
     path = tmp_path / "model.npz"
     save_model(network, path)
