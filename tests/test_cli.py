@@ -12,6 +12,7 @@ import pytest
 
 from batchnet.cli import app as cli
 from batchnet.data import mnist as datasets
+from batchnet.data import sources
 from batchnet.saving.model_file import load_model
 
 
@@ -62,7 +63,7 @@ def offline(monkeypatch, tmp_path):
     def no_network(url, timeout=None):
         raise OSError("network unreachable (test)")
 
-    monkeypatch.setattr(datasets, "urlopen", no_network)
+    monkeypatch.setattr(sources, "urlopen", no_network)
 
 
 def test_train_prints_test_accuracy_and_time(data_dir, capsys):
