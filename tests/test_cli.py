@@ -12,6 +12,7 @@ import pytest
 
 from batchnet import cli
 from batchnet.data import mnist as datasets
+from batchnet.data import sources
 from batchnet.reference.comparison import compare_with_reference
 from batchnet.saving.model_file import load_model
 
@@ -63,7 +64,7 @@ def offline(monkeypatch, tmp_path):
     def no_network(url, timeout=None):
         raise OSError("network unreachable (test)")
 
-    monkeypatch.setattr(datasets, "urlopen", no_network)
+    monkeypatch.setattr(sources, "urlopen", no_network)
 
 
 def test_train_prints_test_accuracy_and_time(data_dir, capsys):

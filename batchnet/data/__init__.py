@@ -1,7 +1,12 @@
-"""Data: the MNIST-format datasets (IDX files, cached and verified) and their preprocessing."""
+"""Data: the MNIST-format datasets (IDX files, found or downloaded and verified) and their preprocessing.
 
-from batchnet.data.mnist import CLASS_NAMES, DatasetError, load_dataset, load_fashion_mnist, load_mnist
+``mnist`` has the datasets and their loaders, ``sources`` where their files
+come from, ``idx`` the file format, ``preprocessing`` scaling and one-hot labels.
+"""
+
+from batchnet.data.idx import DatasetError, read_idx
+from batchnet.data.mnist import CLASS_NAMES, load_dataset, load_fashion_mnist, load_mnist
 from batchnet.data.preprocessing import one_hot, scale_images
 
 __all__ = ["CLASS_NAMES", "DatasetError", "load_dataset", "load_fashion_mnist", "load_mnist", "one_hot",
-           "scale_images"]
+           "read_idx", "scale_images"]

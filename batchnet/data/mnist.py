@@ -1,39 +1,22 @@
-"""MNIST and Fashion-MNIST: finding, downloading and strictly parsing the IDX files.
+"""MNIST and Fashion-MNIST: the table of the two datasets, their class names, and the loaders.
 
 ``load_mnist()`` and ``load_fashion_mnist()`` return ``(x_train, y_train), (x_test,
 y_test)`` as uint8 arrays, images ``(N, 28, 28)`` and labels ``(N,)``, like
 ``keras.datasets``; scale and encode them with :func:`batchnet.scale_images` and
-:func:`batchnet.one_hot`.
-
-The four files (``.gz`` or uncompressed) are read from the ``data_dir``
-argument when one is given, and from nowhere else: a folder named on purpose
-is never silently traded for another. Without it they are looked for, in
-order, in ``$BATCHNET_DATA/<name>`` or ``$BATCHNET_DATA`` itself,
-``~/.cache/batchnet/<name>`` and, for Fashion-MNIST, ``/usr/share/datasets/fashion-mnist``
-(Debian's ``dataset-fashion-mnist``). When no folder holds all four, the missing
-ones are downloaded into ``data_dir`` (made if need be) or else the first of
-those folders, from public mirrors, checked against the published SHA-256 of the
-``.gz`` archives, and renamed into place only once complete and verified.
+:func:`batchnet.one_hot`. Where the four files (``.gz`` or uncompressed) are
+looked for and how they are downloaded is :mod:`batchnet.data.sources`; how
+they are parsed, :mod:`batchnet.data.idx`.
 """
 
-import gzip
 import hashlib
-import math
-import os
-import tempfile
-import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from urllib.request import urlopen
 
 import numpy as np
 
-IMAGES_MAGIC = 2051
-LABELS_MAGIC = 2049
-UNSIGNED_BYTE = 0x08
+from batchnet.data.idx import IMAGES_MAGIC, LABELS_MAGIC, DatasetError, read_idx
+from batchnet.data.sources import download_dataset, existing_file, find_dataset_dir, missing_message
+
 CLASSES = 10
-DOWNLOAD_CHUNK = 1 << 16
-DOWNLOAD_TIMEOUT_S = 30
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -42,7 +25,6 @@ FILES = {
     "test_labels": "t10k-labels-idx1-ubyte",
 }
 
-
 CLASS_NAMES = {
     "mnist": tuple(str(digit) for digit in range(CLASSES)),
     "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -50,12 +32,10 @@ CLASS_NAMES = {
 }
 
 
-class DatasetError(ValueError):
-    """A data file is missing, corrupt, truncated or not what its name says."""
-
-
 @dataclass(frozen=True)
 class DatasetSpec:
+    """One dataset of four IDX files: where it is published and what its files must hash to."""
+
     name: str
     mirrors: tuple
     sha256: dict  # of each published .gz archive
@@ -135,12 +115,12 @@ def load_dataset(name, data_dir=None, download=True, splits=("train", "test")):
     folder = find_dataset_dir(spec, data_dir, bases)
     if folder is None:
         if not download:
-            raise DatasetError(_missing_message(spec, data_dir, ["downloads disabled"], bases))
+            raise DatasetError(missing_message(spec, data_dir, ["downloads disabled"], bases))
         folder = download_dataset(spec, data_dir, bases)
     pairs = []
     for split in splits:
-        images, labels = _read_pair(_existing_file(folder, FILES[f"{split}_images"]),
-                                    _existing_file(folder, FILES[f"{split}_labels"]))
+        images, labels = _read_pair(existing_file(folder, FILES[f"{split}_images"]),
+                                    existing_file(folder, FILES[f"{split}_labels"]))
         other = _dataset_with_labels(split, labels)
         if other is not None and other != name:
             raise DatasetError(f"{folder} holds {other}, not {name} (its {split} labels are {other}'s): "
@@ -153,163 +133,6 @@ def _dataset_with_labels(split, labels):
     """The known dataset whose ``split`` labels these are, or None (other IDX data is welcome)."""
     digest = hashlib.sha256(np.ascontiguousarray(labels).tobytes()).hexdigest()
     return next((name for name, spec in DATASETS.items() if spec.labels_sha256.get(split) == digest), None)
-
-
-# -- where the files are --------------------------------------------------
-def candidate_dirs(spec, data_dir=None):
-    """The folders searched for ``spec``'s files, in order (the first is where downloads go):
-    ``data_dir`` alone when it is given."""
-    if data_dir is not None:
-        return [Path(data_dir).expanduser()]
-    folders = []
-    environment = os.environ.get("BATCHNET_DATA")
-    if environment:
-        folders += [Path(environment).expanduser() / spec.name, Path(environment).expanduser()]
-    folders.append(Path.home() / ".cache" / "batchnet" / spec.name)
-    folders += [Path(folder) for folder in spec.system_dirs]
-    return folders
-
-
-def find_dataset_dir(spec, data_dir=None, bases=tuple(FILES.values())):
-    """The first candidate folder that holds every file of ``bases`` (all four by default), or None."""
-    for folder in candidate_dirs(spec, data_dir):
-        if all(_existing_file(folder, base) is not None for base in bases):
-            return folder
-    return None
-
-
-def _existing_file(folder, base):
-    for candidate in (folder / f"{base}.gz", folder / base):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-# -- downloading ----------------------------------------------------------
-def download_dataset(spec, data_dir=None, bases=tuple(FILES.values())):
-    """Download the files of ``bases`` missing from the first candidate folder; return that folder."""
-    target = candidate_dirs(spec, data_dir)[0]
-    reasons = []
-    try:
-        target.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise DatasetError(_missing_message(spec, data_dir, [f"cannot create {target}: {error}"], bases)) from None
-    for base in bases:
-        if _existing_file(target, base) is not None:
-            continue
-        if not _download_from_mirrors(spec, base, target, reasons):
-            raise DatasetError(_missing_message(spec, data_dir, reasons, bases))
-    return target
-
-
-def _download_from_mirrors(spec, base, target, reasons):
-    file_name = f"{base}.gz"
-    for mirror in spec.mirrors:
-        url = mirror + file_name
-        try:
-            download_file(url, target / file_name, spec.sha256[base])
-            return True
-        except (OSError, DatasetError) as error:
-            reasons.append(f"{url}: {error}")
-    return False
-
-
-def download_file(url, destination, sha256):
-    """Stream ``url`` to ``destination`` through a temporary file in the same folder.
-
-    The file is renamed into place only once complete and matching ``sha256``;
-    on any failure the temporary file is removed, so nothing half-written is left.
-    """
-    from tqdm.auto import tqdm
-
-    destination = Path(destination)
-    handle, temporary = tempfile.mkstemp(dir=destination.parent, prefix=f".{destination.name}.",
-                                         suffix=".part")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as output, urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name, leave=False) as bar:
-                while chunk := response.read(DOWNLOAD_CHUNK):
-                    output.write(chunk)
-                    digest.update(chunk)
-                    bar.update(len(chunk))
-        if digest.hexdigest() != sha256:
-            raise DatasetError(f"checksum mismatch: got sha256 {digest.hexdigest()}, expected {sha256}")
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _missing_message(spec, data_dir, reasons, bases):
-    names = ", ".join(f"{base}.gz" for base in bases)
-    folders = "\n".join(f"  - {folder}{'' if folder.is_dir() else ' (no such folder)'}"
-                        for folder in candidate_dirs(spec, data_dir))
-    lines = [
-        f"{spec.name}: the data files were not found and could not be downloaded.",
-        f"Needed: {names} (gzipped or not).",
-        f"Looked in:\n{folders}",
-        "To provide them, put these files in one of:",
-        "  - a folder given with --data-dir DIR (Python: data_dir=DIR)",
-        f"  - $BATCHNET_DATA/{spec.name} or $BATCHNET_DATA (set the BATCHNET_DATA environment variable)",
-        f"  - {Path.home() / '.cache' / 'batchnet' / spec.name}",
-    ]
-    if spec.apt_package:
-        lines.append(f"  - or install the Debian package: sudo apt-get install {spec.apt_package}")
-    lines.append(f"They are published at: {', '.join(spec.mirrors)}")
-    if reasons:
-        lines.append("Download attempts:\n" + "\n".join(f"  - {reason}" for reason in reasons))
-    return "\n".join(lines)
-
-
-# -- parsing --------------------------------------------------------------
-def read_idx(path, expected_magic=None):
-    """Parse one IDX file of unsigned bytes (gzipped if its name ends in ``.gz``).
-
-    The header is checked strictly: magic ``0x0000 08 <ndim>`` (2051 for images,
-    2049 for labels), then ``ndim`` big-endian sizes whose product must equal
-    the number of bytes that follow.
-    """
-    path = Path(path)
-    content = _read_bytes(path)
-    if len(content) < 4:
-        raise DatasetError(f"{path}: truncated IDX file ({len(content)} bytes, no header)")
-    magic = int.from_bytes(content[:4], "big")
-    zero, dtype_code, ndim = int.from_bytes(content[:2], "big"), content[2], content[3]
-    if zero != 0 or dtype_code != UNSIGNED_BYTE or ndim == 0:
-        raise DatasetError(f"{path}: not an IDX file of unsigned bytes (magic number {magic:#010x})")
-    if expected_magic is not None and magic != expected_magic:
-        raise DatasetError(
-            f"{path}: magic number {magic} ({_kind(magic)}), expected {expected_magic} ({_kind(expected_magic)})"
-        )
-    header = 4 + 4 * ndim
-    if len(content) < header:
-        raise DatasetError(f"{path}: truncated IDX header ({len(content)} bytes, need {header})")
-    shape = tuple(int.from_bytes(content[4 + 4 * axis:8 + 4 * axis], "big") for axis in range(ndim))
-    expected_size = header + math.prod(shape)
-    if len(content) != expected_size:
-        problem = "truncated" if len(content) < expected_size else "has trailing bytes"
-        raise DatasetError(
-            f"{path}: {problem}: shape {shape} needs {expected_size} bytes, the file has {len(content)}"
-        )
-    return np.frombuffer(content, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def _read_bytes(path):
-    try:
-        if path.name.endswith(".gz"):
-            with gzip.open(path, "rb") as stream:
-                return bytearray(stream.read())
-        return bytearray(path.read_bytes())
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DatasetError(f"{path}: corrupt gzip file ({error})") from None
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read ({error})") from None
-
-
-def _kind(magic):
-    return {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}.get(magic, "unknown")
 
 
 def _read_pair(images_path, labels_path):
