@@ -4,6 +4,7 @@ from batchnet.layers.activation import ActivationLayer
 from batchnet.layers.base import Layer
 from batchnet.layers.conv import ConvolutionalLayer
 from batchnet.layers.dense import FCLayer
+from batchnet.layers.dropout import DropoutLayer
 from batchnet.layers.flatten import FlattenLayer
 from batchnet.layers.pooling import AveragePoolingLayer, MaxPoolingLayer, PoolingLayer
 
@@ -11,6 +12,7 @@ __all__ = [
     "ActivationLayer",
     "AveragePoolingLayer",
     "ConvolutionalLayer",
+    "DropoutLayer",
     "FCLayer",
     "FlattenLayer",
     "Layer",
