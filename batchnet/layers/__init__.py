@@ -6,11 +6,13 @@ from batchnet.layers.conv import ConvolutionalLayer
 from batchnet.layers.dense import FCLayer
 from batchnet.layers.dropout import DropoutLayer
 from batchnet.layers.flatten import FlattenLayer
+from batchnet.layers.normalization import BatchNormalizationLayer
 from batchnet.layers.pooling import AveragePoolingLayer, MaxPoolingLayer, PoolingLayer
 
 __all__ = [
     "ActivationLayer",
     "AveragePoolingLayer",
+    "BatchNormalizationLayer",
     "ConvolutionalLayer",
     "DropoutLayer",
     "FCLayer",
