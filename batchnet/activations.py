@@ -109,3 +109,27 @@ ACTIVATIONS = {
     "relu": (relu, relu_prime),
     "softmax": (softmax, softmax_prime),
 }
+
+
+def leaky_relu(x, slope=0.01):
+    """x where x > 0, else slope * x (``functools.partial(leaky_relu, slope=...)`` for another slope)."""
+    return backend_for(x).xp.where(x > 0, x, x * x.dtype.type(slope))
+
+
+def leaky_relu_prime(x, output, slope=0.01):
+    """1 where x > 0, else slope (slope at x = 0, as relu_prime takes 0 there and PyTorch slope)."""
+    return backend_for(x).xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+
+
+def softplus(x):
+    """log(1 + e^x), as logaddexp(0, x): no overflow for large x, no log(1) rounding to 0 for very negative x."""
+    return backend_for(x).xp.logaddexp(0, x)
+
+
+def softplus_prime(x, output):
+    """softplus'(x) = sigmoid(x) = 1 - e^(-softplus(x)), taken as -expm1(-output): exact for tiny outputs too."""
+    return -backend_for(output).xp.expm1(-output)
+
+
+ACTIVATIONS["leaky_relu"] = (leaky_relu, leaky_relu_prime)
+ACTIVATIONS["softplus"] = (softplus, softplus_prime)

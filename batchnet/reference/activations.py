@@ -60,3 +60,26 @@ ACTIVATIONS = {
     "relu": (relu, relu_prime),
     "softmax": (softmax, softmax_prime),
 }
+
+
+def leaky_relu(x, slope=0.01):
+    return (x * np.where(x > 0, 1.0, slope)).astype(x.dtype)
+
+
+def leaky_relu_prime(x, output, slope=0.01):
+    """1 where x > 0, else slope (slope at 0)."""
+    return np.where(x > 0, 1.0, slope).astype(x.dtype)
+
+
+def softplus(x):
+    # max(x, 0) + log(1 + e^-|x|): another stable form than the batched logaddexp
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def softplus_prime(x, output):
+    """softplus'(x) = sigmoid(x)."""
+    return sigmoid(x)
+
+
+ACTIVATIONS["leaky_relu"] = (leaky_relu, leaky_relu_prime)
+ACTIVATIONS["softplus"] = (softplus, softplus_prime)

@@ -28,3 +28,34 @@ def softmax_cross_entropy_prime(y_true, logits):
     """d CE / d z = softmax(z) - y."""
     exps = np.exp(logits - logits.max())
     return exps / np.sum(exps) - y_true
+
+
+def binary_cross_entropy(y_true, logits):
+    """Mean over the sample's outputs of -y log s(z) - (1 - y) log(1 - s(z)), with
+    log s(z) = -log(1 + e^-z) and log(1 - s(z)) = -log(1 + e^z) as logaddexp."""
+    return np.mean(y_true * np.logaddexp(0, -logits) + (1 - y_true) * np.logaddexp(0, logits))
+
+
+def binary_cross_entropy_prime(y_true, logits):
+    """d BCE / d z = (sigmoid(z) - y) / n."""
+    return (np.exp(-np.logaddexp(0, -logits)) - y_true) / np.size(y_true)
+
+
+CATEGORICAL_EPSILON = 1e-7
+
+
+def categorical_cross_entropy(y_true, probabilities):
+    """-sum(y log p) of one sample, each p clipped to [eps, 1 - eps] in a loop."""
+    total = 0.0
+    for target, probability in zip(y_true.flat, probabilities.flat):
+        total -= target * np.log(min(max(probability, CATEGORICAL_EPSILON), 1 - CATEGORICAL_EPSILON))
+    return total
+
+
+def categorical_cross_entropy_prime(y_true, probabilities):
+    """d CE / d p = -y / p inside [eps, 1 - eps], 0 outside (the clipped loss is flat there)."""
+    gradient = np.zeros_like(probabilities)
+    for index in np.ndindex(probabilities.shape):
+        if CATEGORICAL_EPSILON <= probabilities[index] <= 1 - CATEGORICAL_EPSILON:
+            gradient[index] = -y_true[index] / probabilities[index]
+    return gradient
