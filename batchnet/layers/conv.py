@@ -8,7 +8,7 @@ between im2col and the products; backward makes them again, which cost less
 than storing batch-sized columns.
 """
 
-from backends.base import window_arguments, window_geometry
+from batchnet.layers.geometry import window_arguments, window_output_shape
 from batchnet.layers.parametric import ParametricLayer
 
 
@@ -48,10 +48,7 @@ class ConvolutionalLayer(ParametricLayer):
 
     def output_shape(self, input_shape):
         """The output shape for an NHWC ``input_shape``."""
-        try:
-            oh, ow = window_geometry(input_shape, self.filter_shape, self.stride, self.padding)
-        except ValueError as error:
-            raise ValueError(f"ConvolutionalLayer: {error}") from None
+        oh, ow = window_output_shape("ConvolutionalLayer", input_shape, self.filter_shape, self.stride, self.padding)
         return (input_shape[0], oh, ow, self.filters_count)
 
     def _check_input(self, input_data):
