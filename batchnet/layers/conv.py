@@ -28,6 +28,11 @@ class ConvolutionalLayer(ParametricLayer):
 
     default_weight_initializer = "he_uniform"
 
+    # forward leaves the last chunk's columns (of the images _columns_range) for
+    # backward; the storage of the columns and of g W^T is kept from step to step
+    batch_state = ParametricLayer.batch_state + ("_columns", "_columns_range")
+    scratch_stores = ParametricLayer.scratch_stores + ("_scratch_storage",)
+
     def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, dtype=None,
                  weight_initializer=None, bias_initializer="zeros"):
         if not isinstance(filters_count, int) or isinstance(filters_count, bool) or filters_count < 1:
@@ -38,9 +43,6 @@ class ConvolutionalLayer(ParametricLayer):
         self.filters_count = filters_count
         self.filter_shape, self.stride, self.padding = window_arguments(
             "ConvolutionalLayer", filter_shape, stride, padding, "filter_shape")
-        self._columns = None
-        self._columns_range = None  # the images whose columns self._columns holds
-        self._scratch_storage = {}
 
     def parameter_shapes(self, sample_shape=None):
         channels = None if sample_shape is None else sample_shape[-1]

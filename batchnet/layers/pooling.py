@@ -36,6 +36,8 @@ class PoolingLayer(Layer):
 class MaxPoolingLayer(PoolingLayer):
     """Max over each window; padding counts as -inf. The error goes to the first maximum."""
 
+    batch_state = PoolingLayer.batch_state + ("_argmax",)
+
     def forward(self, input_data):
         output, self._argmax = self.backend.max_pool(
             input_data, self.pool_shape, self.stride, self.padding
