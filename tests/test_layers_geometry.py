@@ -1,9 +1,12 @@
 """Window arguments (batchnet/layers/geometry.py) as the layers take them: ints or pairs, checked."""
 
+import re
+
 import numpy as np
 import pytest
 
 from batchnet import AveragePoolingLayer, ConvolutionalLayer, MaxPoolingLayer
+from batchnet.layers.geometry import pair, window_arguments, window_output_shape
 
 
 @pytest.mark.parametrize(
@@ -38,3 +41,28 @@ def test_stride_zero_is_rejected_by_the_constructor(make, message):
 def test_a_window_larger_than_the_padded_input_is_rejected(layer, input_shape, message):
     with pytest.raises(ValueError, match=message):
         layer.forward_propagation(np.zeros(input_shape, np.float32))
+
+
+@pytest.mark.parametrize("value, expected", [(3, (3, 3)), ((1, 2), (1, 2)), ([0, 4], (0, 4))])
+def test_pair_reads_an_int_or_a_pair_of_ints(value, expected):
+    assert pair(value, "padding") == expected
+
+
+@pytest.mark.parametrize("value", [True, (1, True), (1, 2, 3), 1.0, "2"])
+def test_pair_refuses_what_is_not_an_int_or_a_pair_of_ints(value):
+    with pytest.raises(TypeError, match=rf"padding: expected an int or a pair of ints, got {re.escape(repr(value))}"):
+        pair(value, "padding")
+
+
+def test_pooling_padding_of_exactly_half_the_pool_is_taken():
+    assert window_arguments("MaxPoolingLayer", (3, 4), 1, (1, 2), "pool_shape", padding_at_most_half=True) == (
+        (3, 4), (1, 1), (1, 2))
+    with pytest.raises(ValueError, match=r"padding must be at most \(1, 2\), half the pool_shape \(3, 4\), got \(1, 3\)"):
+        window_arguments("MaxPoolingLayer", (3, 4), 1, (1, 3), "pool_shape", padding_at_most_half=True)
+
+
+def test_window_output_shape_is_the_floor_mode_size_and_names_the_layer():
+    # (7 + 2*1 - 3) // 2 + 1 = 4 rows, (6 + 0 - 2) // 1 + 1 = 5 columns
+    assert window_output_shape("ConvolutionalLayer", (2, 7, 6, 3), (3, 2), (2, 1), (1, 0)) == (4, 5)
+    with pytest.raises(ValueError, match=r"^AveragePoolingLayer: kernel 4x4 is larger than the padded input 3x3"):
+        window_output_shape("AveragePoolingLayer", (1, 3, 3, 1), (4, 4), (1, 1), (0, 0))
