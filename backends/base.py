@@ -11,40 +11,6 @@ class BackendUnavailable(RuntimeError):
     """Raised when a backend is asked for on a machine where it cannot run."""
 
 
-def pair(value, name, non_negative=True):
-    """``value`` as a pair of ints: ``3 -> (3, 3)``, ``(1, 2) -> (1, 2)``; non-negative unless told."""
-    if isinstance(value, (int,)) and not isinstance(value, bool):
-        result = (value, value)
-    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        result = (int(value[0]), int(value[1]))
-    else:
-        raise TypeError(f"{name}: expected an int or a pair of ints, got {value!r}")
-    if non_negative and min(result) < 0:
-        raise ValueError(f"{name}: expected non-negative values, got {value!r}")
-    return result
-
-
-def window_arguments(owner, kernel, stride, padding, kernel_name, padding_at_most_half=False):
-    """A sliding window's ints-or-pairs, checked, as ``(rows, cols)`` pairs: kernel and stride
-    at least 1, padding at least 0 (and at most half the kernel, for pooling: so that every
-    window holds a real input). ``owner`` and ``kernel_name`` name them in errors."""
-    kernel_pair = pair(kernel, f"{owner} {kernel_name}", non_negative=False)
-    stride_pair = pair(stride, f"{owner} stride", non_negative=False)
-    padding_pair = pair(padding, f"{owner} padding")
-    if min(stride_pair) < 1:
-        raise ValueError(f"{owner}: stride must be at least 1, got {stride!r}")
-    if min(kernel_pair) < 1:
-        raise ValueError(f"{owner}: {kernel_name} must be at least 1x1, got {kernel!r}")
-    half = tuple(size // 2 for size in kernel_pair)
-    if padding_at_most_half and any(p > h for p, h in zip(padding_pair, half)):
-        raise ValueError(
-            f"{owner}: padding must be at most {half}, half the {kernel_name} {kernel_pair}, got {padding_pair}"
-        )
-    return kernel_pair, stride_pair, padding_pair
-
-
 def output_size(size, kernel, stride, padding):
     """Floor-mode output length of a sliding window: ``(size + 2p - k) // s + 1``."""
     return (size + 2 * padding - kernel) // stride + 1

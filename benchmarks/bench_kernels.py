@@ -5,7 +5,7 @@ standard CNN (see ``common.CONVOLUTIONS``) and the pools after them. The
 compiled kernels must beat the pure-NumPy fallback to earn their place.
 """
 
-from backends.base import pair
+from batchnet.layers.geometry import pair
 
 from .common import BATCH_SIZE, CONVOLUTIONS, POOLS, kernel_backend, random_inputs
 

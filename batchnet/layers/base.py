@@ -10,11 +10,11 @@ results are written into buffers kept from call to call, so the next call
 overwrites what the last one returned. ``NeuralNetwork`` sets it on its
 layers while it trains and predicts, where each result is read before the
 next step: a fresh multi-megabyte array costs its page faults every step
-(the reused ones spared 6-7 ms of a 60-90 ms step of network B).
+(the reused ones spared 6-7 ms of a 60-90 ms step of the standard CNN,
+``batchnet.models.standard_cnn``).
 """
 
 import copy
-import types
 
 import numpy as np
 
@@ -29,25 +29,33 @@ class Layer:
     dtype unless ``dtype`` was given. ``parameter_names`` lists the attributes
     that hold trainable arrays; ``gradients`` maps each name to its gradient
     after ``backward``.
+
+    A layer declares its per-batch state, which data-parallel replicas
+    (:meth:`replica`) and moves (:meth:`to`) drop and nothing else:
+    ``batch_state`` names every attribute a forward pass writes for its
+    backward pass (the input, the output, cached columns, a pooling argmax, a
+    dropout mask), reset to ``None``; ``scratch_stores`` names the dicts of
+    storage kept from call to call, reset to a fresh empty dict. A subclass
+    extends its parent's tuples. Everything else (parameters, settings,
+    running statistics) a replica shares with the layer it was made from.
     """
 
     parameter_names = ()
     # True while the network trains, False while it infers: the network sets it before each pass
     training = False
+    batch_state = ("input", "output")
+    scratch_stores = ("_buffers",)
 
     def __init__(self, dtype=None):
-        self.input = None
         # one input sample's shape (no batch axis), kept when a move drops the input itself
         self.sample_shape = None
-        self.output = None
         self.dtype = None if dtype is None else np.dtype(dtype)
         if self.dtype is not None and self.dtype.kind != "f":
             raise TypeError(f"{self.name}: dtype must be a float type, got {self.dtype}")
         self.backend = None
         self.rng = None
-        self.gradients = {}
         self.reuse_buffers = False
-        self._buffers = {}
+        self._forget_batch_state()  # input, output and the rest of batch_state start as None
 
     @property
     def name(self):
@@ -119,28 +127,22 @@ class Layer:
         raise NotImplementedError
 
     def replica(self):
-        """A copy that shares this layer's parameters and settings but no per-batch state.
+        """A copy that shares this layer's parameters and settings but none of its declared per-batch state.
 
-        Data-parallel training (:mod:`batchnet.training.parallel`) runs each shard of a
-        batch through replicas. Every array attribute that is not a parameter
-        (inputs, outputs, cached columns, argmax) starts as ``None`` in the
-        copy; its gradients and its private dicts (``_buffers`` and the like)
-        start empty. A layer that keeps per-batch state anywhere else, say in
-        a list, overrides this.
+        Data-parallel training (:mod:`batchnet.training.parallel`) runs each
+        shard of a batch through replicas: each one's ``batch_state`` starts
+        as ``None``, its ``scratch_stores`` and its gradients empty.
         """
         clone = copy.copy(self)
         clone._forget_batch_state()
-        for name, value in vars(self).items():
-            if getattr(value, "__self__", None) is self and hasattr(value, "__func__"):
-                setattr(clone, name, types.MethodType(value.__func__, clone))  # a method set on the instance
         return clone
 
     def to(self, backend):
         """Move the layer to ``backend`` (a name or a Backend); returns the layer.
 
-        Its parameters are copied there once; the per-batch state that
-        :meth:`replica` drops is dropped here too, to be made anew on the next
-        batch. An unbound layer is bound to ``backend``.
+        Its parameters are copied there once; its declared per-batch state is
+        dropped, as a replica's is, to be made anew on the next batch. An
+        unbound layer is bound to ``backend``.
         """
         backend = get_backend(backend)
         if self.backend is not None and backend is not self.backend:
@@ -151,13 +153,11 @@ class Layer:
         return self
 
     def _forget_batch_state(self):
-        """Drop every array that is not a parameter, the private stores and the gradients (see :meth:`replica`)."""
-        array_types = (np.ndarray,) if self.backend is None else (np.ndarray, self.xp.ndarray)
-        for name, value in list(vars(self).items()):
-            if name not in self.parameter_names and isinstance(value, array_types):
-                setattr(self, name, None)
-            elif isinstance(value, dict) and name.startswith("_"):
-                setattr(self, name, {})  # private stores of buffers: a fresh one of its own
+        """Reset the declared ``batch_state`` and ``scratch_stores``, and the gradients."""
+        for name in self.batch_state:
+            setattr(self, name, None)
+        for name in self.scratch_stores:
+            setattr(self, name, {})
         self.gradients = {}
 
     def _buffer(self, name, shape, dtype):

@@ -1,18 +1,19 @@
 """Convolution layer (cross-correlation, as the tutorial chose) through im2col.
 
 Forward is one matrix multiply of the im2col columns by the kernel; backward
-is two matrix multiplies plus col2im, which sums overlapping windows back.
-On the CPU the batch is worked through a chunk of images at a time
+is two matrix multiplies plus col2im, which sums overlapping windows back:
+``backward`` reads as those formulas, and the memory tactics sit in the helpers
+below it. On the CPU the batch is worked through a chunk of images at a time
 (``backend.column_chunk_bytes``), so that each chunk's columns stay in cache
 between im2col and the products; backward makes them again, which cost less
 than storing batch-sized columns.
 """
 
-from backends.base import window_arguments, window_geometry
+from batchnet.layers.geometry import window_arguments, window_output_shape
 from batchnet.layers.parametric import ParametricLayer
 
 
-# kernels up to this many weights take their gradient image by image (see backward)
+# kernels up to this many weights take their gradient image by image (see _add_weights_gradient)
 SMALL_KERNEL_SIZE = 1024
 
 
@@ -28,6 +29,11 @@ class ConvolutionalLayer(ParametricLayer):
 
     default_weight_initializer = "he_uniform"
 
+    # forward leaves the last chunk's columns (of the images _columns_range) for
+    # backward; the storage of the columns and of dY · W^T is kept from step to step
+    batch_state = ParametricLayer.batch_state + ("_columns", "_columns_range")
+    scratch_stores = ParametricLayer.scratch_stores + ("_scratch_storage",)
+
     def __init__(self, filters_count, filter_shape, padding=(0, 0), stride=1, dtype=None,
                  weight_initializer=None, bias_initializer="zeros"):
         if not isinstance(filters_count, int) or isinstance(filters_count, bool) or filters_count < 1:
@@ -38,9 +44,6 @@ class ConvolutionalLayer(ParametricLayer):
         self.filters_count = filters_count
         self.filter_shape, self.stride, self.padding = window_arguments(
             "ConvolutionalLayer", filter_shape, stride, padding, "filter_shape")
-        self._columns = None
-        self._columns_range = None  # the images whose columns self._columns holds
-        self._scratch_storage = {}
 
     def parameter_shapes(self, sample_shape=None):
         channels = None if sample_shape is None else sample_shape[-1]
@@ -48,10 +51,7 @@ class ConvolutionalLayer(ParametricLayer):
 
     def output_shape(self, input_shape):
         """The output shape for an NHWC ``input_shape``."""
-        try:
-            oh, ow = window_geometry(input_shape, self.filter_shape, self.stride, self.padding)
-        except ValueError as error:
-            raise ValueError(f"ConvolutionalLayer: {error}") from None
+        oh, ow = window_output_shape("ConvolutionalLayer", input_shape, self.filter_shape, self.stride, self.padding)
         return (input_shape[0], oh, ow, self.filters_count)
 
     def _check_input(self, input_data):
@@ -78,44 +78,89 @@ class ConvolutionalLayer(ParametricLayer):
         return output.reshape(n, oh, ow, filters)
 
     def backward(self, output_error, need_input_error=True):
-        # dE/dW = cols^T g, dE/db = sum over N, OH, OW of g, dE/dx = col2im(g W^T),
-        # a chunk of images at a time, as in forward (the columns made again)
         self._check_output_error(output_error)
-        filters = self.filters_count
-        kernel = self.weights.reshape(-1, filters)
-        error_rows = output_error.reshape(-1, filters)
-        pixels = output_error.shape[1] * output_error.shape[2]
-        weights_gradient = None
+        kernel = self.weights.reshape(-1, self.filters_count)  # W as (KH*KW*C, F)
+        errors = output_error.reshape(-1, self.filters_count)  # dY, a row per output pixel
         input_error = None
         if need_input_error:
-            input_error = self._buffer("input_error", self.input.shape, output_error.dtype)
-        # last chunk first: forward left its columns in the buffer
+            input_error = self._buffer("input_error", self.input.shape, errors.dtype)
+        weights_gradient = None
+        for images, columns, chunk_errors in self._backward_chunks(errors):
+            # dE/dW = cols^T · dY, summed over the chunks
+            weights_gradient = self._add_weights_gradient(weights_gradient, columns, chunk_errors)
+            if need_input_error:
+                # dE/dX = col2im(dY · W^T)
+                self._col2im_into(input_error[images], self._column_error(chunk_errors, kernel, columns))
+        self.gradients = {
+            "weights": weights_gradient.reshape(self.weights.shape),
+            "bias": self._sum_rows(errors),  # dE/db = sum of dY over N, OH, OW
+        }
+        return input_error
+
+    # -- the memory tactics of backward -------------------------------------
+
+    def _backward_chunks(self, errors):
+        """``(images, columns, errors)`` per chunk of images, as forward cut them: last chunk first.
+
+        ``images`` is the chunk's slice of the batch, ``columns`` its im2col
+        and ``errors`` its rows of dY. Forward left the last chunk's columns in
+        the buffer, so that chunk comes first and is not made again.
+        """
+        pixels = len(errors) // len(self.input)
         for start, stop in reversed(self._chunks(self.input.shape)):
             if self._columns is not None and self._columns_range == (start, stop):
                 columns = self._columns
             else:
                 columns = self._make_columns(self.input, start, stop)
-            errors = error_rows[start * pixels:stop * pixels]
-            partial = self._weights_gradient(columns, errors, stop - start)
-            if weights_gradient is None:
-                weights_gradient = partial
-            else:
-                weights_gradient += partial
-            if need_input_error:
-                column_error = self._scratch("column_error", columns.shape, columns.dtype)
-                self.xp.matmul(errors, kernel.T, out=column_error)
-                target = input_error[start:stop]
-                written = self.backend.col2im(column_error, target.shape, self.filter_shape,
-                                              self.stride, self.padding, out=target)
-                if written is not target:
-                    target[...] = written
-        self.gradients = {
-            "weights": weights_gradient.reshape(self.weights.shape),
-            # a row of ones times g: error_rows.sum(axis=0) walks the rows with
-            # a strided inner loop and took 3.4 ms on B's first layer, this 0.7
-            "bias": self._ones(len(error_rows), error_rows.dtype) @ error_rows,
-        }
-        return input_error
+            yield slice(start, stop), columns, errors[start * pixels:stop * pixels]
+
+    def _add_weights_gradient(self, total, columns, errors):
+        """``total + cols^T · dY`` for one chunk (``total`` None for the first chunk).
+
+        A small kernel makes cols^T · dY one product with a huge inner
+        dimension (the chunk's rows), which CPU BLAS runs slowly (and, on a
+        busy machine, threads stall on); image by image the products are small
+        and single-threaded, and their sum is the same gradient. cuBLAS takes
+        the one product as it is.
+        """
+        images = len(errors) // (self.output.shape[1] * self.output.shape[2])
+        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1 and not self.backend.on_device:
+            per_image = self.xp.matmul(
+                columns.reshape(images, -1, columns.shape[1]).transpose(0, 2, 1),
+                errors.reshape(images, -1, errors.shape[1]),
+            )
+            gradient = per_image.sum(axis=0)
+        else:
+            gradient = columns.T @ errors
+        if total is None:
+            return gradient
+        total += gradient
+        return total
+
+    def _column_error(self, errors, kernel, columns):
+        """dY · W^T for one chunk, in storage the layer keeps (it is as large as the chunk's columns)."""
+        column_error = self._scratch("column_error", columns.shape, columns.dtype)
+        return self.xp.matmul(errors, kernel.T, out=column_error)
+
+    def _col2im_into(self, target, column_error):
+        """col2im of one chunk's column error, written into ``target`` (its images of dE/dX)."""
+        written = self.backend.col2im(column_error, target.shape, self.filter_shape,
+                                      self.stride, self.padding, out=target)
+        if written is not target:  # a backend that could not write into target
+            target[...] = written
+
+    def _sum_rows(self, errors):
+        """The sum of the rows of ``errors``, as a row of ones times them.
+
+        ``errors.sum(axis=0)`` walks the rows with a strided inner loop and
+        took 3.4 ms on the standard CNN's first layer, this product 0.7.
+        """
+        ones = self._scratch_storage.get("ones")
+        if ones is None or ones.size < len(errors) or ones.dtype != errors.dtype:
+            ones = self._scratch_storage["ones"] = self.xp.ones(len(errors), dtype=errors.dtype)  # filled once
+        return ones[:len(errors)] @ errors
+
+    # -- shared with forward ---------------------------------------------------
 
     def _chunks(self, input_shape):
         """``(start, stop)`` image ranges whose columns take about ``backend.column_chunk_bytes`` each."""
@@ -140,7 +185,7 @@ class ConvolutionalLayer(ParametricLayer):
     def _scratch(self, name, shape, dtype):
         """An array of ``shape`` over storage the layer keeps for ``name``, even without ``reuse_buffers``.
 
-        The columns and g W^T are the largest arrays of a step and never leave
+        The columns and dY · W^T are the largest arrays of a step and never leave
         the layer: keeping their storage spares the page faults of a fresh
         allocation each step. A smaller chunk (the batch's last) takes the
         front of the storage.
@@ -152,28 +197,6 @@ class ConvolutionalLayer(ParametricLayer):
         if storage is None or storage.size < size or storage.dtype != dtype:
             storage = self._scratch_storage[name] = self.xp.empty(size, dtype=dtype)
         return storage[:size].reshape(shape)
-
-    def _ones(self, size, dtype):
-        """``size`` ones, from storage the layer keeps (filled once, not each step)."""
-        ones = self._scratch_storage.get("ones")
-        if ones is None or ones.size < size or ones.dtype != dtype:
-            ones = self._scratch_storage["ones"] = self.xp.ones(size, dtype=dtype)
-        return ones[:size]
-
-    def _weights_gradient(self, columns, errors, images):
-        """cols^T g for one chunk."""
-        if self.weights.size <= SMALL_KERNEL_SIZE and images > 1 and not self.backend.on_device:
-            # a small kernel makes cols^T g one product with a huge inner
-            # dimension (rows of the chunk), which CPU BLAS runs slowly (and, on
-            # a busy machine, threads stall on); per image the products are
-            # small and single-threaded, and their sum is the same gradient.
-            # cuBLAS takes the one product as it is.
-            per_image = self.xp.matmul(
-                columns.reshape(images, -1, columns.shape[1]).transpose(0, 2, 1),
-                errors.reshape(images, -1, errors.shape[1]),
-            )
-            return per_image.sum(axis=0)
-        return columns.T @ errors
 
     def extra_repr(self):
         parts = [f"{self.filters_count}", f"filter_shape={self.filter_shape}"]

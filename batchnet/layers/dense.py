@@ -13,6 +13,8 @@ class FCLayer(ParametricLayer):
     (``weight_initializer="tutorial_uniform"`` gives the tutorial's U(-0.5, 0.5)).
     """
 
+    batch_state = ParametricLayer.batch_state + ("_flat_input",)
+
     def __init__(self, output_size, dtype=None, weight_initializer=None, bias_initializer="zeros"):
         if not isinstance(output_size, int) or isinstance(output_size, bool) or output_size < 1:
             raise ValueError(f"FCLayer: output_size must be a positive int, got {output_size!r}")

@@ -1,7 +1,7 @@
 """Max and average pooling over NHWC batches."""
 
-from backends.base import window_arguments, window_geometry
 from batchnet.layers.base import Layer
+from batchnet.layers.geometry import window_arguments, window_output_shape
 
 
 class PoolingLayer(Layer):
@@ -17,10 +17,7 @@ class PoolingLayer(Layer):
             self.name, pool_shape, stride, padding, "pool_shape", padding_at_most_half=True)
 
     def output_shape(self, input_shape):
-        try:
-            oh, ow = window_geometry(input_shape, self.pool_shape, self.stride, self.padding)
-        except ValueError as error:
-            raise ValueError(f"{self.name}: {error}") from None
+        oh, ow = window_output_shape(self.name, input_shape, self.pool_shape, self.stride, self.padding)
         return (input_shape[0], oh, ow, input_shape[3])
 
     def _check_input(self, input_data):
@@ -38,6 +35,8 @@ class PoolingLayer(Layer):
 
 class MaxPoolingLayer(PoolingLayer):
     """Max over each window; padding counts as -inf. The error goes to the first maximum."""
+
+    batch_state = PoolingLayer.batch_state + ("_argmax",)
 
     def forward(self, input_data):
         output, self._argmax = self.backend.max_pool(

@@ -8,7 +8,7 @@ is cropped at the end (B18). A bias per filter is added.
 
 import numpy as np
 
-from backends.base import window_arguments
+from batchnet.layers.geometry import window_arguments
 from batchnet.reference.base import (
     ParametricLayer,
     as_image,

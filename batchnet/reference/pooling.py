@@ -9,7 +9,7 @@ and the input error is cropped back to the input's shape (B32).
 
 import numpy as np
 
-from backends.base import window_arguments
+from batchnet.layers.geometry import window_arguments
 from batchnet.reference.base import (
     Layer,
     as_image,

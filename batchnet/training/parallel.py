@@ -4,8 +4,9 @@ BLAS threads only the matrix products; im2col, col2im, pooling and the
 activations then run on one core while the others wait. Cutting the batch
 into one shard per thread and running each shard's whole forward (or
 backward) pass in a thread of its own, with BLAS on one thread, keeps every
-core busy through every op: on network B of issue 6 (2 cores) this trained
-about 20% faster than BLAS threads alone, at batch 32 and at batch 128.
+core busy through every op: on the standard CNN (``batchnet.models.standard_cnn``,
+2 cores) this trained about 20% faster than BLAS threads alone, at batch 32
+and at batch 128.
 
 Each extra shard runs through *replicas* of the layers (``Layer.replica``),
 which share the parameters and keep their own per-batch state. The loss and
@@ -26,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from threadpoolctl import ThreadpoolController
 
 # measured on 2 cores, training (median samples/s, sharded vs BLAS threads):
-# network B (88,000 elements a sample) at batch 32 (1.4 M a shard) +23%; the
-# tutorial's CNN (2,770 a sample) at batch 128 (0.18 M) -13%, at 256 (0.35 M)
+# the standard CNN (88,000 elements a sample) at batch 32 (1.4 M a shard)
+# +23%; the tutorial's CNN (2,770 a sample) at batch 128 (0.18 M) -13%, at 256 (0.35 M)
 # -22%, at 512 (0.7 M) +30% but predicting -10%, at 1024 (1.4 M) +26%; the
 # MLP (320 a sample) at batch 512 (82,000) -30%
 MIN_SHARD_ELEMENTS = 1 << 20

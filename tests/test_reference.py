@@ -1,10 +1,11 @@
-"""The per-sample reference layers are right: their backward passes match finite differences.
+"""The per-sample reference layers (batchnet/reference/) are right: their backward passes match finite differences.
 
 The reference is the oracle for the batched layers, so it is itself checked
 against central differences (float64), entry by entry, for the input error and
 every parameter gradient, over strides, paddings, non-square kernels, several
 channels, odd sizes and overlapping pools. A few behaviours that differences
-cannot see (ties, -inf padding, the SGD step) are pinned down explicitly.
+cannot see (ties, -inf padding, the SGD step) are pinned down explicitly, and
+the two reference convolutions (loops, scikit-image windows) agree.
 """
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from batchnet import reference
 from batchnet.activations import softmax_prime as batched_softmax_prime
 from batchnet.gradient_check import check_network, layer_gradients, numerical_layer_gradients
+from layer_checks import ALL_CONV_CASES, REFERENCE_ATOL, REFERENCE_RTOL, case_id, images
 
 # (sample shape, filters, filter_shape, padding, stride)
 CONV_CASES = [
@@ -228,3 +230,19 @@ def test_reference_network_fit_lowers_the_loss():
     network.use(reference.mse, reference.mse_prime).fit(x, y, epochs=15, learning_rate=0.05)
     assert network.losses[-1] < 0.5 * network.losses[0]
     assert network.predict(x).shape == (20, 2)
+
+
+@pytest.mark.parametrize("case", ALL_CONV_CASES, ids=case_id)
+def test_windows_convolution_matches_loop_convolution(case):
+    pytest.importorskip("skimage")
+    batch, shape, filters, kernel, padding, stride = case
+    x = images(1, shape, seed=16)[0]
+    loop = reference.ConvolutionalLayer(filters, kernel, padding=padding, stride=stride, rng=17)
+    windows = reference.WindowsConvolutionalLayer(filters, kernel, padding=padding, stride=stride, rng=17)
+    output = loop.forward_propagation(x)
+    np.testing.assert_allclose(windows.forward_propagation(x), output, rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
+    output_error = np.random.default_rng(18).standard_normal(output.shape)
+    np.testing.assert_allclose(windows.backward(output_error), loop.backward(output_error),
+                               rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)
+    for name in ("weights", "bias"):
+        np.testing.assert_allclose(windows.gradients[name], loop.gradients[name], rtol=REFERENCE_RTOL, atol=REFERENCE_ATOL)

@@ -7,7 +7,6 @@ on ``ShardedLayers.run`` proves the shards were used.
 """
 
 import threading
-import types
 
 import numpy as np
 import pytest
@@ -208,11 +207,35 @@ def test_ctrl_c_during_sharded_training_keeps_the_model_and_stops_the_threads(sh
     assert np.isfinite(net.predict(x, threads=1)).all()
 
 
-def test_a_replica_rebinds_methods_set_on_the_instance():
-    layer = small_cnn().layers[-1]
-    layer.describe = types.MethodType(lambda self: self, layer)
-    replica = layer.replica()
-    assert replica.describe() is replica and layer.describe() is layer
+def test_a_replica_runs_a_batch_without_touching_the_state_of_its_original():
+    x, _ = images(6)
+    net = small_cnn()
+    net.predict(x[:3], threads=1)
+    originals = net.layers
+    for layer in originals:
+        layer.reuse_buffers = True  # as while training: results written into kept buffers
+    replicas = [layer.replica() for layer in originals]
+
+    def forward_backward(layers, batch):
+        for layer in layers:
+            batch = layer.forward_propagation(batch)
+        error = np.ones_like(batch)
+        for layer in reversed(layers):
+            error = layer.backward(error)
+
+    forward_backward(originals, x[:3])
+    kept = [{name: getattr(layer, name) for name in layer.batch_state} for layer in originals]
+    values = [{name: value.copy() for name, value in state.items() if isinstance(value, np.ndarray)}
+              for state in kept]
+    gradients = [{name: value.copy() for name, value in layer.gradients.items()} for layer in originals]
+    forward_backward(replicas, x[3:])
+    for layer, state, state_values, layer_gradients in zip(originals, kept, values, gradients):
+        for name, value in state.items():
+            assert getattr(layer, name) is value, f"{layer.name}.{name} was replaced"
+        for name, value in state_values.items():
+            np.testing.assert_array_equal(getattr(layer, name), value, err_msg=f"{layer.name}.{name}")
+        for name, value in layer_gradients.items():
+            np.testing.assert_array_equal(layer.gradients[name], value, err_msg=f"{layer.name} d{name}")
 
 
 def test_only_a_new_sample_shape_or_new_layers_run_their_first_batch_unsharded(sharding):
