@@ -110,7 +110,7 @@ class NeuralNetwork:
         return None
 
     def fit(self, x_train, y_train, epochs, learning_rate=None, batch_size=32, shuffle=True, seed=None,
-            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None):
+            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None, comm=None):
         """Train with mini-batch gradient descent and return ``self`` (for chaining).
 
         Each step averages the loss gradient over ``batch_size`` samples; with
@@ -131,7 +131,23 @@ class NeuralNetwork:
         into one shard per thread, run at once (see :mod:`batchnet.training.parallel`);
         otherwise the threads go to BLAS. Results with shards differ from
         those without only by float rounding.
+
+        ``comm``: an mpi4py communicator (MPI issue 13, see :mod:`batchnet.distributed`):
+        every rank calls ``fit`` with the same data and takes its shard of each
+        global batch of ``batch_size``; the update is that of one process up to
+        float rounding, every rank gets the same weights and history, rank 0
+        alone shows progress, and a rank that fails aborts the whole job.
         """
+        arguments = (x_train, y_train, epochs, learning_rate, batch_size, shuffle, seed, verbose,
+                     validation_data, validation_split, optimizer, threads)
+        if comm is None:
+            return self._fit(*arguments, None)
+        distributed = _distributed(comm)
+        with distributed.aborting_on_error():
+            return self._fit(*arguments, distributed)
+
+    def _fit(self, x_train, y_train, epochs, learning_rate, batch_size, shuffle, seed, verbose,
+             validation_data, validation_split, optimizer, threads, distributed):
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
         epochs = _count(epochs, "epochs", "fit", minimum=0)
@@ -144,6 +160,9 @@ class NeuralNetwork:
         if validation_split and validation_data is not None:
             raise ValueError("NeuralNetwork.fit: give validation_data or validation_split, not both")
         optimizer = get_optimizer(optimizer, learning_rate)
+        if distributed is not None:  # MPI: one seed, so one batch order, on every rank
+            seed = distributed.common_seed(seed)
+            verbose = verbose if distributed.is_root else 0
         # two generators from the seed, so that the initial weights do not depend on how
         # many numbers the data's shuffles and split drew
         weights_rng, order_rng = new_generator(seed).spawn(2)
@@ -176,35 +195,50 @@ class NeuralNetwork:
         x_device, y_device = self._to_device(x_train, y_train)
         samples = len(x_device)
         steps = math.ceil(samples / batch_size)
+        if distributed is not None:  # MPI: rank 0's weights everywhere (drawn first where still unbuilt)
+            if not all(layer.initialized for layer in self.layers):
+                forward_layers(self.layers, x_device[:1])
+            distributed.broadcast_parameters(self.layers)
         first_epoch = len(self.history.epoch)
         with self._running(threads, "fit") as runner:
             for epoch in range(first_epoch + 1, first_epoch + epochs + 1):
                 order = order_rng.permutation(samples) if shuffle else None
+                if order is None and distributed is not None:  # MPI: shards are taken from index arrays
+                    order = np.arange(samples)
                 if order is not None:
                     order = self.backend.asarray(order)
                 progress = _progress(verbose, steps, epoch, first_epoch + epochs)
                 total_loss = xp.zeros((), dtype=self.dtype)
                 correct = xp.zeros((), dtype=xp.int64)
+                seen = 0
                 try:
                     for step in range(steps):
                         rows = slice(step * batch_size, (step + 1) * batch_size)
                         indices = order[rows] if order is not None else rows
+                        if distributed is not None:  # MPI: this rank's rows of the global batch
+                            global_rows = len(indices)
+                            indices = distributed.shard(indices)
                         x_batch, y_batch = x_device[indices], y_device[indices]
-                        output = runner.forward(x_batch)
-                        total_loss += self.loss(y_batch, output) * len(x_batch)
-                        if classification:
-                            correct += _count_correct(y_batch, output)
-                        runner.backward(self.loss_prime(y_batch, output))
+                        if len(x_batch):  # an MPI rank can have no rows of a last, small batch
+                            output = runner.forward(x_batch)
+                            total_loss += self.loss(y_batch, output) * len(x_batch)
+                            if classification:
+                                correct += _count_correct(y_batch, output)
+                            runner.backward(self.loss_prime(y_batch, output))
+                        if distributed is not None:
+                            distributed.average_gradients(self.layers, len(x_batch), global_rows)
                         self.optimizer.step(self.layers)
+                        seen += len(x_batch)
                         if progress is not None:
-                            seen = min(samples, (step + 1) * batch_size)
                             progress.update(step + 1, lambda: float(total_loss) / seen)
                 except KeyboardInterrupt:
+                    if distributed is not None:  # MPI: the other ranks would wait for this one forever
+                        raise
                     self.history.stopped_early = f"interrupted during epoch {epoch}"
                     if progress is not None:
                         progress.close(f"interrupted during epoch {epoch}")
                     break
-                metrics = self._metrics(total_loss, correct, samples, classification)
+                metrics = self._metrics(total_loss, correct, seen, classification, distributed)
                 if not math.isfinite(metrics["loss"]):
                     self.history.stopped_early = f"loss became {metrics['loss']} in epoch {epoch}"
                     if progress is not None:
@@ -214,38 +248,51 @@ class NeuralNetwork:
                         "try a lower learning rate (the weights are kept as they were then)"
                     )
                 if validation_data is not None:
-                    validation = self._evaluate_on_device(runner, *validation_data, max(batch_size, 256))
+                    validation = self._evaluate_on_device(runner, *validation_data, max(batch_size, 256),
+                                                          distributed)
                     metrics.update({f"val_{name}": value for name, value in validation.items()})
                 self.history.record(epoch, metrics)
                 if progress is not None:
                     progress.close(_format_metrics(metrics))
         return self
 
-    def predict(self, input_data, batch_size=256, threads=None):
+    def predict(self, input_data, batch_size=256, threads=None, comm=None):
         """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``.
 
-        ``threads`` as in :meth:`fit`.
+        ``threads`` as in :meth:`fit`; with ``comm`` (MPI) each rank runs its
+        part of the rows and every rank returns all the outputs, in order.
         """
-        input_data = self._check_inputs(input_data, "predict")
-        batch_size = _count(batch_size, "batch_size", "predict")
-        self._bind(new_generator())
-        outputs = []
-        with self._running(threads, "predict") as runner:
-            for start in range(0, len(input_data), batch_size):
-                batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
-                # a copy: the last layer's output buffer takes the next batch
-                outputs.append(runner.forward(batch).copy())
-        return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
+        distributed = None if comm is None else _distributed(comm)
+        with contextlib.nullcontext() if distributed is None else distributed.aborting_on_error():
+            input_data = self._check_inputs(input_data, "predict")
+            batch_size = _count(batch_size, "batch_size", "predict")
+            self._bind(new_generator())
+            if distributed is not None:
+                input_data = distributed.shard(input_data)
+            outputs = []
+            with self._running(threads, "predict") as runner:
+                for start in range(0, len(input_data), batch_size):
+                    batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
+                    # a copy: the last layer's output buffer takes the next batch
+                    outputs.append(runner.forward(batch).copy())
+            result = self.backend.to_numpy(self.backend.xp.concatenate(outputs)) if outputs else None
+            return result if distributed is None else distributed.gather(result)
 
-    def evaluate(self, x, y, batch_size=256, threads=None):
-        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
-        if self.loss is None:
-            raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
-        x, y = self._check_data(x, y, "evaluate")
-        batch_size = _count(batch_size, "batch_size", "evaluate")
-        self._bind(new_generator())
-        with self._running(threads, "evaluate") as runner:
-            return self._evaluate_on_device(runner, *self._to_device(x, y), _is_one_hot(y), batch_size)
+    def evaluate(self, x, y, batch_size=256, threads=None, comm=None):
+        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets).
+
+        With ``comm`` (MPI) each rank evaluates its part of the rows; every rank returns the whole's figures.
+        """
+        distributed = None if comm is None else _distributed(comm)
+        with contextlib.nullcontext() if distributed is None else distributed.aborting_on_error():
+            if self.loss is None:
+                raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
+            x, y = self._check_data(x, y, "evaluate")
+            batch_size = _count(batch_size, "batch_size", "evaluate")
+            self._bind(new_generator())
+            with self._running(threads, "evaluate") as runner:
+                return self._evaluate_on_device(runner, *self._to_device(x, y), _is_one_hot(y), batch_size,
+                                                distributed)
 
     @contextlib.contextmanager
     def _running(self, threads, where):
@@ -273,8 +320,10 @@ class NeuralNetwork:
                 elements_per_sample=self._output_sizes[1],
             ))
 
-    def _evaluate_on_device(self, runner, x, y, classification, batch_size):
+    def _evaluate_on_device(self, runner, x, y, classification, batch_size, distributed=None):
         xp = self.backend.xp
+        if distributed is not None:  # MPI: this rank's rows; the sums are added up in _metrics
+            x, y = distributed.shard(x), distributed.shard(y)
         total_loss = xp.zeros((), dtype=self.dtype)
         correct = xp.zeros((), dtype=xp.int64)
         for start in range(0, len(x), batch_size):
@@ -283,7 +332,7 @@ class NeuralNetwork:
             total_loss += self.loss(y_batch, output) * len(x_batch)
             if classification:
                 correct += _count_correct(y_batch, output)
-        return self._metrics(total_loss, correct, len(x), classification)
+        return self._metrics(total_loss, correct, len(x), classification, distributed)
 
     @contextlib.contextmanager
     def _reusing_buffers(self):
@@ -300,10 +349,15 @@ class NeuralNetwork:
             for layer in self.layers:
                 layer.reuse_buffers = False
 
-    def _metrics(self, total_loss, correct, samples, classification):
-        """Per-sample loss (and accuracy, for one-hot targets) from device sums, with a single transfer."""
+    def _metrics(self, total_loss, correct, samples, classification, distributed=None):
+        """Per-sample loss (and accuracy, for one-hot targets) from device sums, with a single transfer.
+
+        With ``distributed`` (MPI) the sums and ``samples`` are this rank's, added up over the ranks.
+        """
         xp = self.backend.xp
         loss_sum, correct_sum = self.backend.to_numpy(xp.stack([total_loss, xp.asarray(correct, dtype=self.dtype)]))
+        if distributed is not None:
+            loss_sum, correct_sum, samples = distributed.sum([loss_sum, correct_sum, samples])
         metrics = {"loss": float(loss_sum) / samples}
         if classification:
             metrics["accuracy"] = float(correct_sum) / samples
@@ -419,6 +473,13 @@ def backward_parameters(layers, error):
     for layer in reversed(layers[first + 1:]):
         error = layer.backward(error)
     layers[first].backward(error, need_input_error=False)
+
+
+def _distributed(comm):
+    """MPI (issue 13): the communicator behind batchnet.distributed's interface, imported only when asked for."""
+    from batchnet.distributed import Distributed
+
+    return Distributed(comm)
 
 
 def _count(value, name, where, minimum=1):
