@@ -1,6 +1,6 @@
 """How data-parallel training over MPI scales: measured on this machine, then on paper for 2-64 machines.
 
-    python benchmarks/compare/mpi_scaling.py [--steps 20] [--ranks 1 2]
+    python -m benchmarks.compare.mpi_scaling [--steps 20] [--ranks 1 2]     (from the repository root)
 
 Measures (each rank with OPENBLAS_NUM_THREADS=1, through the mpiexec next to
 this Python): steps/s of batchnet.models.standard_cnn (network B, float32)
@@ -33,8 +33,10 @@ SIZES = [2**k for k in range(10, 25, 2)]  # 1 KB .. 16 MB
 def mpiexec(ranks, *arguments):
     environment = os.environ | {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
                                 "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    command = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), sys.executable, __file__, *arguments]
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=1800)
+    command = [str(Path(sys.executable).parent / "mpiexec"), "-n", str(ranks), sys.executable, "-m",
+               "benchmarks.compare.mpi_scaling", *arguments]
+    # run as a module from the repository root, as the other comparison scripts are
+    done = subprocess.run(command, env=environment, cwd=ROOT, capture_output=True, text=True, timeout=1800)
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr}")
     return [float(value) for value in done.stdout.split()]
