@@ -6,8 +6,6 @@ weights on the host and the order of the batches: the same seed gives the same
 weights, the same batches and the same result on the CPU.
 """
 
-import contextlib
-
 import numpy as np
 
 from backends import get_backend
@@ -20,13 +18,14 @@ from batchnet.arguments import (
     is_one_hot,
     split_validation,
 )
+from batchnet.distributed import training as mpi  # data-parallel fit/evaluate/predict (comm=)
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
 from batchnet.random import new_generator
 from batchnet.training.callbacks import CallbackList
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingLoop, evaluate, set_training
-from batchnet.training.parallel import BatchRunner, limit_threads
+from batchnet.training.runners import backward_parameters, forward_layers, running
 
 
 class NeuralNetwork:
@@ -116,7 +115,8 @@ class NeuralNetwork:
         return None
 
     def fit(self, x_train, y_train, epochs, learning_rate=None, batch_size=32, shuffle=True, seed=None,
-            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None, callbacks=None):
+            verbose=1, validation_data=None, validation_split=0.0, optimizer=None, threads=None, callbacks=None,
+            comm=None):
         """Train with mini-batch gradient descent and return ``self`` (for chaining).
 
         Each step averages the loss gradient over ``batch_size`` samples; with
@@ -142,12 +142,29 @@ class NeuralNetwork:
         called at the start and end of training and of each epoch; one may
         stop training (``network.stop_training = True``) or set the
         optimizer's learning rate for the epoch.
+
+        ``comm``: an mpi4py communicator, for data-parallel training: every
+        rank calls ``fit`` alike and trains on its shard of each global batch of
+        ``batch_size``; all end with one process's weights and history (up to
+        float rounding), rank 0 alone shows progress, and a rank that fails
+        ends the whole job (see :mod:`batchnet.distributed.training`).
         """
+        arguments = (x_train, y_train, epochs, learning_rate, batch_size, shuffle, seed, verbose,
+                     validation_data, validation_split, optimizer, threads, callbacks)
+        if comm is None:
+            return self._fit(*arguments)
+        with mpi.on_ranks(comm) as distributed:
+            return self._fit(*arguments, distributed)
+
+    def _fit(self, x_train, y_train, epochs, learning_rate, batch_size, shuffle, seed, verbose,
+             validation_data, validation_split, optimizer, threads, callbacks, distributed=None):
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.fit: call use(loss, loss_prime) first")
         epochs, batch_size = check_fit_settings(epochs, verbose, batch_size, validation_split, validation_data)
         optimizer = get_optimizer(optimizer, learning_rate)
         callbacks = CallbackList(callbacks, self)
+        if distributed is not None:  # MPI: one seed, so one batch order, on every rank
+            seed, verbose = mpi.agree(distributed, seed, verbose)
         # two generators from the seed, so that the initial weights do not depend on how
         # many numbers the data's shuffles and split drew
         weights_rng, order_rng = new_generator(seed).spawn(2)
@@ -163,16 +180,22 @@ class NeuralNetwork:
         self.history.stopped_early = None
         classification = is_one_hot(y_train)
         x_device, y_device = self._to_device(x_train, y_train)
+        if distributed is not None:  # MPI: rank 0's weights on every rank
+            mpi.share_parameters(distributed, self, x_device[:1])
         with self._running(threads, "fit") as runner_for:
-            loop = TrainingLoop(self, runner_for, batch_size, shuffle, order_rng, verbose, callbacks)
+            settings = (self, runner_for, batch_size, shuffle, order_rng, verbose, callbacks)
+            loop = TrainingLoop(*settings) if distributed is None else mpi.DistributedLoop(distributed, *settings)
             loop.run(x_device, y_device, epochs, classification, validation_data)
         return self
 
-    def predict(self, input_data, batch_size=256, threads=None):
+    def predict(self, input_data, batch_size=256, threads=None, comm=None):
         """Outputs for every sample, run in batches, as one NumPy array ``(N, ...)``.
 
-        ``threads`` as in :meth:`fit`.
+        ``threads`` as in :meth:`fit`; with ``comm`` (MPI) each rank runs its
+        part of the rows and every rank returns all the outputs, in order.
         """
+        if comm is not None:
+            return mpi.predict_on_ranks(self, comm, input_data, batch_size, threads)
         input_data = self._check_inputs(input_data, "predict")
         batch_size = count(batch_size, "batch_size", "predict")
         self._bind(new_generator())
@@ -186,8 +209,13 @@ class NeuralNetwork:
                 outputs.append(runner.forward(batch).copy())
         return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
-    def evaluate(self, x, y, batch_size=256, threads=None):
-        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
+    def evaluate(self, x, y, batch_size=256, threads=None, comm=None):
+        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets).
+
+        With ``comm`` (MPI) each rank evaluates its part of the rows; every rank returns the figures of all.
+        """
+        if comm is not None:
+            return mpi.evaluate_on_ranks(self, comm, x, y, batch_size, threads)
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
         x, y = self._check_data(x, y, "evaluate")
@@ -196,56 +224,9 @@ class NeuralNetwork:
         with self._running(threads, "evaluate") as runner_for:
             return evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
 
-    @contextlib.contextmanager
     def _running(self, threads, where):
-        """``runner_for(training)``: a :class:`~batchnet.training.parallel.BatchRunner` per mode, on
-        ``threads`` threads, with buffers reused.
-
-        ``threads=None`` takes as many as BLAS is set to use. On the NumPy
-        backend a large enough batch is cut into one shard per thread; else
-        the threads go to BLAS.
-        """
-        if threads is not None:
-            threads = count(threads, "threads", where)
-        with contextlib.ExitStack() as stack:
-            if threads is not None:
-                stack.enter_context(limit_threads(threads))
-            if self.backend.on_device:
-                threads = 1  # the device runs the batch in parallel already
-            stack.enter_context(self._reusing_buffers())
-            # the layers' output sizes per sample, kept while the layers stay the
-            # same; a stale figure could only change how batches are cut, never a result
-            layers = tuple(id(layer) for layer in self.layers)
-            if self._output_sizes[0] != layers:
-                self._output_sizes = (layers, {})
-            runners = {}
-
-            def runner_for(training):
-                # one runner per mode: the layer replicas a runner makes for its shards
-                # copy the layers' mode when made, so they stay in that runner's mode
-                if training not in runners:
-                    runners[training] = stack.enter_context(BatchRunner(
-                        self.layers, threads, forward_layers, backward_parameters,
-                        elements_per_sample=self._output_sizes[1],
-                    ))
-                return runners[training]
-
-            yield runner_for
-
-    @contextlib.contextmanager
-    def _reusing_buffers(self):
-        """Let the layers write their results into buffers kept from batch to batch.
-
-        Safe here: each batch's outputs and errors are read before the next
-        batch overwrites them (see :class:`~batchnet.layers.base.Layer`).
-        """
-        for layer in self.layers:
-            layer.reuse_buffers = True
-        try:
-            yield
-        finally:
-            for layer in self.layers:
-                layer.reuse_buffers = False
+        """``runner_for(training)`` for the block: see :func:`batchnet.training.runners.running`."""
+        return running(self, threads, where)
 
     def _to_device(self, x, y):
         return self.backend.asarray(x, dtype=self.dtype), self.backend.asarray(y, dtype=self.dtype)
@@ -275,22 +256,3 @@ class NeuralNetwork:
         if self.loss is not None:
             lines.append(f"  loss: {self.loss.__name__}")
         return "\n".join(lines)
-
-
-def forward_layers(layers, batch):
-    """``batch`` through ``layers`` in turn: the output of the last."""
-    for layer in layers:
-        batch = layer.forward_propagation(batch)
-    return batch
-
-
-def backward_parameters(layers, error):
-    """Backpropagate ``error`` only as far as the parameter gradients need: the first
-    layer with parameters computes its gradients but no error for its input."""
-    trained = [index for index, layer in enumerate(layers) if layer.parameter_names]
-    if not trained:
-        return
-    first = trained[0]
-    for layer in reversed(layers[first + 1:]):
-        error = layer.backward(error)
-    layers[first].backward(error, need_input_error=False)

@@ -5,6 +5,7 @@ from pathlib import Path
 from batchnet.cli import arguments
 from batchnet.cli.errors import CommandError
 from batchnet.cli.loading import choose_backend, image_batch, load_data, load_model, predicted_classes, prepare
+from batchnet.cli.ranks import mpi_world, printer
 
 
 def add_parser(subparsers):
@@ -18,6 +19,7 @@ def add_parser(subparsers):
 
 
 def run(args):
+    comm = mpi_world()  # under mpiexec each rank evaluates its part; rank 0 alone prints
     network = load_model(args.model, choose_backend(args.backend))
     (x_test, y_test), = load_data(args.dataset, args.data_dir, splits=("test",))
     inputs, targets = prepare(x_test, y_test, network.dtype.name)
@@ -26,8 +28,8 @@ def run(args):
         if network.loss is None:
             accuracy, loss = float((predicted_classes(network, inputs, args.threads) == y_test).mean()), ""
         else:
-            test = network.evaluate(inputs, targets, threads=args.threads)
+            test = network.evaluate(inputs, targets, threads=args.threads, comm=comm)
             accuracy, loss = test["accuracy"], f", test loss {test['loss']:.4f}"
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model does not fit the {args.dataset} test set: {error}") from None
-    print(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")
+    printer(comm)(f"test accuracy: {accuracy:.4f}  ({len(inputs)} {args.dataset} test images{loss})")

@@ -17,10 +17,10 @@ from batchnet.cli.loading import (
     image_batch,
     load_data,
     load_model,
-    predicted_classes,
     prepare,
 )
 from batchnet.cli.output_paths import check_output_file
+from batchnet.cli.ranks import is_root, mpi_world
 from batchnet.saving.atomic import write_atomically
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -44,6 +44,7 @@ def add_parser(subparsers):
 
 
 def run(args):
+    comm = mpi_world()  # under mpiexec each rank predicts its part of the images; rank 0 alone writes
     output = None
     if args.output is not None:
         output = _npy_path(args.output)
@@ -60,9 +61,11 @@ def run(args):
         inputs, _ = prepare(x_test, labels, network.dtype.name)
         inputs = image_batch(f"the {dataset} test set", inputs, network.sample_shape)
     try:
-        predictions = predicted_classes(network, inputs, args.threads)
+        predictions = network.predict(inputs, threads=args.threads, comm=comm).argmax(axis=1)
     except (TypeError, ValueError) as error:
         raise CommandError(f"the model cannot take these inputs: {error}") from None
+    if not is_root(comm):
+        return
     if output is not None:
         try:
             write_atomically(output, lambda file: np.save(file, predictions))

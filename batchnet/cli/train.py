@@ -12,6 +12,7 @@ from batchnet.cli import arguments
 from batchnet.cli.errors import CommandError, Interrupted
 from batchnet.cli.loading import choose_backend, count, load_data, predicted_classes, prepare
 from batchnet.cli.output_paths import check_folder_to_make, check_output_file
+from batchnet.cli.ranks import is_root, mpi_world, printer
 
 MODELS = {
     "tutorial-cnn": "tutorial_cnn",
@@ -59,6 +60,9 @@ def run(args):
     from batchnet import models
     from batchnet.training.loop import TrainingDiverged
 
+    # under mpiexec every rank trains its shard of each batch; rank 0 alone prints, saves and plots
+    comm = mpi_world()
+    print = printer(comm)  # the builtin on rank 0 (or alone), silence on the other ranks
     for option, value in TRAINING_DEFAULTS[args.model].items():
         if getattr(args, option) is None:
             setattr(args, option, value)
@@ -87,7 +91,8 @@ def run(args):
     try:
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
-                    threads=args.threads, verbose=args.verbose, validation_split=args.validation_split)
+                    threads=args.threads, verbose=args.verbose, validation_split=args.validation_split,
+                    comm=comm)
     except TrainingDiverged as error:
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
@@ -97,9 +102,11 @@ def run(args):
         # file, which would be taken later for a finished one
         not_saved = f"; nothing was saved to {args.save}, as an interrupted run never is" if args.save else ""
         raise Interrupted(f"training {network.history.stopped_early}{not_saved}")
-    test = network.evaluate(test_inputs, test_targets, threads=args.threads)
+    test = network.evaluate(test_inputs, test_targets, threads=args.threads, comm=comm)
     print(f"test accuracy: {test['accuracy']:.4f}  (test loss {test['loss']:.4f}, {len(test_inputs)} images)")
     print(f"time: {training_seconds:.1f} s training, {time.perf_counter() - started:.1f} s in all")
+    if not is_root(comm):
+        return
     if args.save is not None:
         _save(network, args.save)
     if args.plot is not None:

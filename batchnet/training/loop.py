@@ -2,12 +2,13 @@
 
 A step is forward, loss, backward, gradient reduction, optimizer step. An
 epoch is the steps over one (shuffled) order of the samples, then the
-validation pass, the history and the callbacks. Two places are kept for
-data-parallel training over processes: :meth:`TrainingLoop._local_batch`,
-where a rank would keep its shard of each global batch, and
-:meth:`TrainingLoop._reduce_gradients`, where the ranks' gradients would be
-averaged right before the optimizer step (the epoch's loss and accuracy
-sums would be added up across ranks in the same way). In one process both
+validation pass, the history and the callbacks. A few places are kept for
+data-parallel training over processes (:mod:`batchnet.distributed.training`
+fills them in for MPI): :meth:`TrainingLoop._local_batch`, where a rank keeps
+its shard of each global batch, :meth:`TrainingLoop._reduce_gradients`, where
+the ranks' gradients are averaged right before the optimizer step,
+:meth:`TrainingLoop._new_metrics`, whose sums are added up across ranks, and
+:meth:`TrainingLoop._evaluate`, the validation pass. In one process they
 leave everything as it is.
 
 Every layer reads ``layer.training``: True while the loop trains, False in
@@ -31,10 +32,14 @@ def set_training(layers, training):
         layer.training = training
 
 
-def evaluate(network, runner, x, y, classification, batch_size):
-    """The loss (and accuracy) of ``network`` over ``(x, y)``, arrays already on its backend, in inference mode."""
+def evaluate(network, runner, x, y, classification, batch_size, metrics=None):
+    """The loss (and accuracy) of ``network`` over ``(x, y)``, arrays already on its backend, in inference mode.
+
+    ``metrics``: the empty :class:`~batchnet.training.metrics.RunningMetrics` to add the batches to (None: a new one).
+    """
     set_training(network.layers, False)
-    metrics = RunningMetrics(network.backend, network.dtype, classification)
+    if metrics is None:
+        metrics = RunningMetrics(network.backend, network.dtype, classification)
     for start in range(0, len(x), batch_size):
         x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
         metrics.add(network.loss, y_batch, runner.forward(x_batch))
@@ -49,6 +54,10 @@ class TrainingLoop:
     ``verbose`` as in ``fit``; ``callbacks`` a
     :class:`~batchnet.training.callbacks.CallbackList` (None: no callbacks).
     """
+
+    # Ctrl-C ends the epoch and keeps the model; a subclass whose processes wait
+    # for each other in every step re-raises it instead (one rank stopping alone would hang the rest)
+    interrupt_ends_training = True
 
     def __init__(self, network, runner_for, batch_size, shuffle, order_rng, verbose, callbacks=None):
         self.network = network
@@ -74,7 +83,7 @@ class TrainingLoop:
                 if metrics is None:
                     break
                 if validation is not None:
-                    figures = evaluate(network, self.runner_for(False), *validation, max(self.batch_size, 256))
+                    figures = self._evaluate(self.runner_for(False), *validation, max(self.batch_size, 256))
                     metrics.update({f"val_{name}": value for name, value in figures.items()})
                 network.history.record(epoch, metrics)
                 if progress is not None:
@@ -97,15 +106,18 @@ class TrainingLoop:
         runner = self.runner_for(True)
         samples = len(x)
         order = network.backend.asarray(self.order_rng.permutation(samples)) if self.shuffle else None
-        metrics = RunningMetrics(network.backend, network.dtype, classification)
+        metrics = self._new_metrics(classification)
         try:
             for step, start in enumerate(range(0, samples, self.batch_size)):
-                rows = slice(start, start + self.batch_size)
+                # bounded by the samples, so that the slice's length is the batch's
+                rows = slice(start, min(start + self.batch_size, samples))
                 indices = self._local_batch(order[rows] if order is not None else rows)
                 self.step(runner, x[indices], y[indices], metrics)
                 if progress is not None:
                     progress.update(step + 1, metrics.running_loss)
         except KeyboardInterrupt:
+            if not self.interrupt_ends_training:
+                raise
             network.history.stopped_early = f"interrupted during epoch {epoch}"
             if progress is not None:
                 progress.close(network.history.stopped_early)
@@ -124,15 +136,25 @@ class TrainingLoop:
     def step(self, runner, x_batch, y_batch, metrics):
         """One update from one batch: forward, loss, backward, gradient reduction, optimizer step."""
         network = self.network
-        output = runner.forward(x_batch)
-        metrics.add(network.loss, y_batch, output)
-        runner.backward(network.loss_prime(y_batch, output))
+        if len(x_batch):  # a process's shard of a last, small global batch can be empty
+            output = runner.forward(x_batch)
+            metrics.add(network.loss, y_batch, output)
+            runner.backward(network.loss_prime(y_batch, output))
         self._reduce_gradients(network.layers)
         network.optimizer.step(network.layers)
 
     def _local_batch(self, indices):
-        """The rows of the global batch ``indices`` this process trains on: all of them in one process."""
+        """The rows of the global batch ``indices`` (an index array, or a slice within the samples)
+        this process trains on: all of them in one process."""
         return indices
+
+    def _new_metrics(self, classification):
+        """The running sums of an epoch: this process's alone in one process."""
+        return RunningMetrics(self.network.backend, self.network.dtype, classification)
+
+    def _evaluate(self, runner, x, y, classification, batch_size):
+        """The validation pass over ``(x, y)``: all of it in one process."""
+        return evaluate(self.network, runner, x, y, classification, batch_size)
 
     def _reduce_gradients(self, layers):
         """Average ``layer.gradients`` across processes: the one place for it, a no-op in one process.
