@@ -17,7 +17,7 @@ from batchnet.activations import (
 )
 from batchnet.data import load_fashion_mnist, load_mnist, one_hot, scale_images
 from batchnet.environment import show_config
-from batchnet.training.callbacks import Callback
+from batchnet.training.callbacks import Callback, EarlyStopping
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingDiverged
 from batchnet.layers import (
@@ -42,6 +42,7 @@ __all__ = [
     "AveragePoolingLayer",
     "Callback",
     "ConvolutionalLayer",
+    "EarlyStopping",
     "FCLayer",
     "FlattenLayer",
     "History",
