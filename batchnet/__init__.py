@@ -20,6 +20,7 @@ from batchnet.environment import show_config
 from batchnet.training.callbacks import Callback, EarlyStopping
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingDiverged
+from batchnet.training.schedules import CosineAnnealing, ExponentialDecay, ReduceLROnPlateau, StepDecay
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
@@ -42,7 +43,9 @@ __all__ = [
     "AveragePoolingLayer",
     "Callback",
     "ConvolutionalLayer",
+    "CosineAnnealing",
     "EarlyStopping",
+    "ExponentialDecay",
     "FCLayer",
     "FlattenLayer",
     "History",
@@ -53,7 +56,9 @@ __all__ = [
     "Layer",
     "MaxPoolingLayer",
     "NeuralNetwork",
+    "ReduceLROnPlateau",
     "SGD",
+    "StepDecay",
     "TrainingDiverged",
     "mse",
     "mse_prime",
