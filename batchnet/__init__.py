@@ -18,6 +18,7 @@ from batchnet.activations import (
 from batchnet.data import load_fashion_mnist, load_mnist, one_hot, scale_images
 from batchnet.environment import show_config
 from batchnet.training.callbacks import Callback, EarlyStopping
+from batchnet.training.checkpoints import ModelCheckpoint
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingDiverged
 from batchnet.training.schedules import CosineAnnealing, ExponentialDecay, ReduceLROnPlateau, StepDecay
@@ -55,6 +56,7 @@ __all__ = [
     "save_model",
     "Layer",
     "MaxPoolingLayer",
+    "ModelCheckpoint",
     "NeuralNetwork",
     "ReduceLROnPlateau",
     "SGD",
