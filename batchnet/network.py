@@ -23,10 +23,13 @@ from batchnet.arguments import (
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
 from batchnet.random import new_generator
+from batchnet.summary import summary_table
 from batchnet.training.callbacks import CallbackList
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingLoop, evaluate, set_training
+from batchnet.training.metrics import format_metrics
 from batchnet.training.parallel import BatchRunner, limit_threads
+from batchnet.training.progress import check_verbose, report_evaluation
 
 
 class NeuralNetwork:
@@ -186,15 +189,32 @@ class NeuralNetwork:
                 outputs.append(runner.forward(batch).copy())
         return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
-    def evaluate(self, x, y, batch_size=256, threads=None):
-        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets)."""
+    def evaluate(self, x, y, batch_size=256, threads=None, verbose=0):
+        """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets).
+
+        ``verbose`` as Keras takes it: 0 (the default) silent, 1 or 2 print the figures on one line.
+        """
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
+        verbose = check_verbose(verbose, "evaluate")
         x, y = self._check_data(x, y, "evaluate")
         batch_size = count(batch_size, "batch_size", "evaluate")
         self._bind(new_generator())
         with self._running(threads, "evaluate") as runner_for:
-            return evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
+            figures = evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
+        if verbose:
+            report_evaluation(format_metrics(figures))
+        return figures
+
+    def summary(self, input_shape=None):
+        """A table (a string, not printed) of the layers, their output shapes and parameter counts, with the total.
+
+        Shapes follow from the input: a network that has run knows its
+        sample shape; before that give one sample's, ``input_shape=(28, 28, 1)``
+        or ``(784,)``. Making the table builds no layer and draws nothing from
+        any seeded generator (see :mod:`batchnet.summary`).
+        """
+        return summary_table(self, input_shape)
 
     @contextlib.contextmanager
     def _running(self, threads, where):
