@@ -17,9 +17,11 @@ from batchnet.activations import (
 )
 from batchnet.data import load_fashion_mnist, load_mnist, one_hot, scale_images
 from batchnet.environment import show_config
-from batchnet.training.callbacks import Callback
+from batchnet.training.callbacks import Callback, EarlyStopping
+from batchnet.training.checkpoints import ModelCheckpoint
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingDiverged
+from batchnet.training.schedules import CosineAnnealing, ExponentialDecay, ReduceLROnPlateau, StepDecay
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
@@ -42,6 +44,9 @@ __all__ = [
     "AveragePoolingLayer",
     "Callback",
     "ConvolutionalLayer",
+    "CosineAnnealing",
+    "EarlyStopping",
+    "ExponentialDecay",
     "FCLayer",
     "FlattenLayer",
     "History",
@@ -51,8 +56,11 @@ __all__ = [
     "save_model",
     "Layer",
     "MaxPoolingLayer",
+    "ModelCheckpoint",
     "NeuralNetwork",
+    "ReduceLROnPlateau",
     "SGD",
+    "StepDecay",
     "TrainingDiverged",
     "mse",
     "mse_prime",

@@ -22,9 +22,12 @@ from batchnet.distributed import training as mpi  # data-parallel fit/evaluate/p
 from batchnet.layers.base import Layer
 from batchnet.optimizers import get_optimizer
 from batchnet.random import new_generator
+from batchnet.summary import summary_table
 from batchnet.training.callbacks import CallbackList
 from batchnet.training.history import History
 from batchnet.training.loop import TrainingLoop, evaluate, set_training
+from batchnet.training.metrics import format_metrics
+from batchnet.training.progress import check_verbose, report_evaluation
 from batchnet.training.runners import backward_parameters, forward_layers, running
 
 
@@ -209,20 +212,39 @@ class NeuralNetwork:
                 outputs.append(runner.forward(batch).copy())
         return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
 
-    def evaluate(self, x, y, batch_size=256, threads=None, comm=None):
+    def evaluate(self, x, y, batch_size=256, threads=None, verbose=0, comm=None):
         """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets).
 
+        ``verbose`` as Keras takes it: 0 (the default) silent, 1 or 2 print the figures on one line.
         With ``comm`` (MPI) each rank evaluates its part of the rows; every rank returns the figures of all.
         """
         if comm is not None:
-            return mpi.evaluate_on_ranks(self, comm, x, y, batch_size, threads)
+            verbose = check_verbose(verbose, "evaluate")
+            figures = mpi.evaluate_on_ranks(self, comm, x, y, batch_size, threads)
+            if verbose and comm.rank == 0:
+                report_evaluation(format_metrics(figures))
+            return figures
         if self.loss is None:
             raise RuntimeError("NeuralNetwork.evaluate: call use(loss, loss_prime) first")
+        verbose = check_verbose(verbose, "evaluate")
         x, y = self._check_data(x, y, "evaluate")
         batch_size = count(batch_size, "batch_size", "evaluate")
         self._bind(new_generator())
         with self._running(threads, "evaluate") as runner_for:
-            return evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
+            figures = evaluate(self, runner_for(False), *self._to_device(x, y), is_one_hot(y), batch_size)
+        if verbose:
+            report_evaluation(format_metrics(figures))
+        return figures
+
+    def summary(self, input_shape=None):
+        """A table (a string, not printed) of the layers, their output shapes and parameter counts, with the total.
+
+        Shapes follow from the input: a network that has run knows its
+        sample shape; before that give one sample's, ``input_shape=(28, 28, 1)``
+        or ``(784,)``. Making the table builds no layer and draws nothing from
+        any seeded generator (see :mod:`batchnet.summary`).
+        """
+        return summary_table(self, input_shape)
 
     def _running(self, threads, where):
         """``runner_for(training)`` for the block: see :func:`batchnet.training.runners.running`."""

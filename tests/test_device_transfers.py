@@ -9,6 +9,8 @@ copies counted. On a real GPU, ``test_cupy_backend.py`` checks a step with
 CuPy's own detector.
 """
 
+import io
+
 import numpy as np
 import pytest
 
@@ -90,7 +92,11 @@ def test_predict_and_evaluate_copy_once_each_way_per_batch_and_call(device, netw
     assert device.events == {"upload": 2, "download": 1}  # x and y, then loss and accuracy together
 
 
-def test_the_progress_bar_reads_the_loss_once_per_refresh(device, capsys):
+def test_the_progress_bar_reads_the_loss_once_per_refresh(device, capsys, monkeypatch):
+    # a bar is drawn only on a terminal (batchnet.training.progress): stderr is one here
+    terminal = io.StringIO()
+    terminal.isatty = lambda: True
+    monkeypatch.setattr("sys.stderr", terminal)
     x, y = data(samples=60)
     model = logits_network(device)
     model.fit(x[:4], y[:4], epochs=1, learning_rate=0.05, batch_size=4, verbose=0)

@@ -36,6 +36,21 @@ def add_verbosity(parser):
                              "terminal, else 2)")
 
 
+SCHEDULES = ("none", "step", "exponential", "cosine", "plateau")
+
+
+def add_training_controls(parser):
+    """``--schedule`` and ``--early-stopping``: the learning-rate schedule and when to stop (``train``)."""
+    parser.add_argument("--schedule", choices=SCHEDULES, default="none",
+                        help="learning-rate schedule from --lr: step (x0.1 every max(1, epochs // 3) epochs), "
+                             "exponential (x0.9 each epoch), cosine (down to 0 over --epochs), plateau "
+                             "(x0.1 after 5 epochs without a better val_loss, or loss without "
+                             "--validation-split); default none")
+    parser.add_argument("--early-stopping", type=non_negative_int, metavar="PATIENCE",
+                        help="stop once val_loss has not improved for more than PATIENCE epochs and keep the "
+                             "weights of the best epoch (needs --validation-split > 0)")
+
+
 def positive_int(text):
     value = _parse(int, text)
     if value < 1:

@@ -51,15 +51,21 @@ def add_parser(subparsers):
                         help="write learning curves, confusion matrix and misclassified images to DIR")
     parser.add_argument("--limit", type=arguments.positive_int, metavar="N",
                         help="train on the first N training images only (quick trials)")
+    arguments.add_training_controls(parser)
     arguments.add_data_arguments(parser)
     arguments.add_verbosity(parser)
+    # run() refuses option combinations with the parser's own usage message
+    parser.set_defaults(parser=parser)
     return parser
 
 
 def run(args):
     from batchnet import models
+    from batchnet.training.callbacks import EarlyStopping
     from batchnet.training.loop import TrainingDiverged
 
+    if args.early_stopping is not None and not args.validation_split:
+        args.parser.error("--early-stopping needs --validation-split > 0: it watches val_loss")
     # under mpiexec every rank trains its shard of each batch; rank 0 alone prints, saves and plots
     comm = mpi_world()
     print = printer(comm)  # the builtin on rank 0 (or alone), silence on the other ranks
@@ -86,17 +92,23 @@ def run(args):
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {count(len(train_inputs), 'image')}{held_out}, "
           f"{count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
-          f"{network.backend.name} {args.dtype}", flush=True)
+          f"{network.backend.name} {args.dtype}{_controls_said(args)}", flush=True)
+    callbacks = _training_controls(args)
     training_started = time.perf_counter()
     try:
         network.fit(train_inputs, train_targets, epochs=args.epochs, learning_rate=args.lr,
                     batch_size=args.batch_size, optimizer=args.optimizer, seed=args.seed,
                     threads=args.threads, verbose=args.verbose, validation_split=args.validation_split,
-                    comm=comm)
+                    callbacks=callbacks, comm=comm)
     except TrainingDiverged as error:
         raise CommandError(str(error)) from None
     training_seconds = time.perf_counter() - training_started
-    if network.history.stopped_early:
+    early_stopping = next((callback for callback in callbacks if isinstance(callback, EarlyStopping)), None)
+    if early_stopping is not None and early_stopping.stopped_epoch is not None:
+        print(f"early stopping: val_loss did not improve for {count(early_stopping.wait, 'epoch')} after epoch "
+              f"{early_stopping.best_epoch}; stopped after epoch {early_stopping.stopped_epoch} and kept the "
+              f"weights of epoch {early_stopping.best_epoch} (val_loss {early_stopping.best:.4f})")
+    elif network.history.stopped_early:
         # fit stops early without raising only on Ctrl-C (a diverged loss raises). Nothing is
         # saved then: not over the --save file, which may hold a finished model, and not as a new
         # file, which would be taken later for a finished one
@@ -115,6 +127,32 @@ def run(args):
         except OSError as error:
             raise CommandError(f"could not write the plots to {args.plot}: {error}") from None
         print(f"wrote {', '.join(str(path) for path in written)}")
+
+
+def _controls_said(args):
+    said = "" if args.schedule == "none" else f", {args.schedule} schedule"
+    if args.early_stopping is not None:
+        said += f", early stopping (patience {args.early_stopping})"
+    return said
+
+
+def _training_controls(args):
+    """The callbacks --schedule and --early-stopping ask for (their defaults are stated in --help)."""
+    from batchnet.training import schedules
+    from batchnet.training.callbacks import EarlyStopping
+
+    monitor = "val_loss" if args.validation_split else "loss"
+    chosen = {
+        "none": lambda: None,
+        "step": lambda: schedules.StepDecay(step_size=max(1, args.epochs // 3), gamma=0.1),
+        "exponential": lambda: schedules.ExponentialDecay(gamma=0.9),
+        "cosine": lambda: schedules.CosineAnnealing(epochs=max(1, args.epochs)),
+        "plateau": lambda: schedules.ReduceLROnPlateau(monitor=monitor, factor=0.1, patience=5),
+    }[args.schedule]()
+    callbacks = [] if chosen is None else [chosen]
+    if args.early_stopping is not None:
+        callbacks.append(EarlyStopping(monitor="val_loss", patience=args.early_stopping, restore_best=True))
+    return callbacks
 
 
 def _save(network, path):
