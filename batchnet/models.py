@@ -4,13 +4,19 @@
 - ``standard_cnn`` (B): conv32-pool-conv64-pool-fc128-fc10, the usual PyTorch/Keras
   MNIST example.
 - ``tutorial_mlp`` (C): the tutorial's 784-100-50-10 tanh network.
+- ``cnn_bn``: ``standard_cnn`` with batch normalization after every conv and the
+  hidden dense layer, and dropout (0.25 after each pooling, 0.5 before the last
+  layer), as in the Keras MNIST example's regularized variants.
 
 Each builder returns a :class:`NeuralNetwork` with its loss already chosen
 (``use`` done); train it with one-hot targets.
 """
 
 from batchnet.activations import relu, relu_prime, softmax, softmax_prime, tanh, tanh_prime
-from batchnet.layers import ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer
+from batchnet.layers import (
+    ActivationLayer, BatchNormalizationLayer, ConvolutionalLayer, DropoutLayer, FCLayer, FlattenLayer,
+    MaxPoolingLayer,
+)
 from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
 from batchnet.network import NeuralNetwork
 
@@ -68,3 +74,28 @@ def tutorial_mlp(backend=None, dtype="float32"):
     network.add(FCLayer(CLASSES))
     network.add(ActivationLayer(tanh, tanh_prime))
     return network.use(mse, mse_prime)
+
+
+def cnn_bn(backend=None, dtype="float32"):
+    """Conv(32, 3x3, pad 1) - BN - relu - MaxPool 2 - Dropout 0.25 - Conv(64, 3x3, pad 1) - BN
+    - relu - MaxPool 2 - Dropout 0.25 - Flatten - FC128 - BN - relu - Dropout 0.5 - FC10,
+    softmax cross-entropy on the logits.
+
+    ``standard_cnn``'s convolutions and dense layers, so that the cost of batch
+    norm and dropout can be read against it (their biases are kept: the batch
+    norm after them cancels them, at the cost of a few idle parameters).
+    """
+    network = NeuralNetwork(backend=backend, dtype=dtype)
+    for filters in (32, 64):
+        network.add(ConvolutionalLayer(filters, (3, 3), padding=1))
+        network.add(BatchNormalizationLayer())
+        network.add(ActivationLayer(relu, relu_prime))
+        network.add(MaxPoolingLayer((2, 2), stride=2))
+        network.add(DropoutLayer(0.25))
+    network.add(FlattenLayer())
+    network.add(FCLayer(128, weight_initializer="he_uniform"))
+    network.add(BatchNormalizationLayer())
+    network.add(ActivationLayer(relu, relu_prime))
+    network.add(DropoutLayer(0.5))
+    network.add(FCLayer(CLASSES))
+    return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)

@@ -18,6 +18,7 @@ MODELS = {
     "tutorial-cnn": "tutorial_cnn",
     "cnn": "standard_cnn",
     "mlp": "tutorial_mlp",
+    "cnn-bn": "cnn_bn",
 }
 
 # Per-model training defaults, used for every option the user leaves out. The tutorial
@@ -26,6 +27,7 @@ TRAINING_DEFAULTS = {
     "cnn": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
     "tutorial-cnn": {"epochs": 2, "batch_size": 32, "lr": 1e-3, "optimizer": "adam"},
     "mlp": {"epochs": 3, "batch_size": 32, "lr": 1e-3, "optimizer": "adam"},
+    "cnn-bn": {"epochs": 2, "batch_size": 128, "lr": 1e-3, "optimizer": "adam"},
 }
 
 
@@ -33,10 +35,11 @@ def add_parser(subparsers):
     parser = subparsers.add_parser("train", help="train a network and report its test accuracy")
     parser.add_argument("--dataset", choices=arguments.DATASETS, default="mnist")
     parser.add_argument("--model", choices=sorted(MODELS), default="cnn",
-                        help="tutorial-cnn (A), cnn (B: conv32-conv64-fc128), mlp (C: 784-100-50-10)")
+                        help="tutorial-cnn (A), cnn (B: conv32-conv64-fc128), mlp (C: 784-100-50-10), "
+                             "cnn-bn (B with batch norm and dropout)")
     parser.add_argument("--epochs", type=arguments.non_negative_int,
-                        help="default: 2 (cnn), 2 (tutorial-cnn), 3 (mlp)")
-    parser.add_argument("--batch-size", type=arguments.positive_int, help="default: 128 (cnn), 32 (others)")
+                        help="default: 2 (cnn, cnn-bn), 2 (tutorial-cnn), 3 (mlp)")
+    parser.add_argument("--batch-size", type=arguments.positive_int, help="default: 128 (cnn, cnn-bn), 32 (others)")
     parser.add_argument("--lr", type=arguments.positive_float, help="learning rate; default 1e-3")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     arguments.add_backend_arguments(parser)
