@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from backends.numpy_backend import NumpyBackend
+from batchnet.layers import BatchNormalizationLayer, DropoutLayer
 from batchnet import (
     ActivationLayer,
     AveragePoolingLayer,
@@ -163,7 +164,15 @@ LAYERS_WITH_STATE = {
     "relu": lambda: ActivationLayer(relu, relu_prime),
     "softmax": lambda: ActivationLayer(softmax, softmax_prime),
     "flatten": lambda: FlattenLayer(),
+    # in training mode, where they keep the most: a mask, the batch's normalized input
+    "dropout": lambda: _training(DropoutLayer(0.5)),
+    "batch-norm": lambda: _training(BatchNormalizationLayer()),
 }
+
+
+def _training(layer):
+    layer.training = True
+    return layer
 
 
 @pytest.mark.parametrize("reuse_buffers", [False, True])
@@ -177,8 +186,8 @@ def test_every_array_a_layer_keeps_is_a_parameter_or_declared_batch_state(make_l
     layer.backward(_batch(2, output.shape))
     for name, value in vars(layer).items():
         if isinstance(value, np.ndarray):
-            assert name in layer.parameter_names or name in layer.batch_state, (
-                f"{layer.name}.{name} is an array that is neither a parameter nor in batch_state")
+            assert name in layer.parameter_names + layer.state_names + layer.batch_state, (
+                f"{layer.name}.{name} is an array that is neither a parameter, state nor in batch_state")
         elif isinstance(value, dict) and name != "gradients" and value:
             assert name in layer.scratch_stores, f"{layer.name}.{name} is a store missing from scratch_stores"
 
@@ -188,7 +197,7 @@ def test_a_moved_layer_keeps_its_parameters_and_drops_its_declared_batch_state(m
     layer = make_layer()
     x = _batch(1)
     layer.forward_propagation(x)
-    parameters = {name: value.copy() for name, value in layer.parameters().items()}
+    parameters = {name: value.copy() for name, value in layer.saved_arrays().items()}
     layer.to(NumpyBackend(use_extension=False))  # another backend object: a move
     for name in layer.batch_state:
         assert getattr(layer, name) is None, f"{layer.name}.{name} survived the move"

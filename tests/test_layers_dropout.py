@@ -150,3 +150,53 @@ def test_a_rate_outside_zero_to_one_is_refused_naming_the_layer(rate):
 
 def test_it_says_it_cannot_be_sharded():
     assert DropoutLayer.shardable is False
+
+
+def _network_with_dropout():
+    from batchnet.activations import relu, relu_prime
+    from batchnet.layers import ActivationLayer
+    from batchnet.losses import softmax_cross_entropy, softmax_cross_entropy_prime
+    from batchnet.network import NeuralNetwork
+
+    network = NeuralNetwork(dtype="float64").add(FCLayer(16)).add(ActivationLayer(relu, relu_prime))
+    network.add(DropoutLayer(0.5)).add(FCLayer(3))
+    return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)
+
+
+def test_fit_trains_with_the_mask_and_predict_infers_without_it():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((32, 5)), np.eye(3)[rng.integers(0, 3, 32)]
+    network = _network_with_dropout()
+    dropout = network.layers[2]
+    passes = []
+    forward = dropout.forward
+
+    def noting_the_mode(input_data):
+        output = forward(input_data)
+        passes.append((dropout.training, output is input_data))
+        return output
+
+    dropout.forward = noting_the_mode
+    network.fit(x, y, epochs=2, learning_rate=0.1, batch_size=8, seed=1, verbose=0)
+    # every step of fit dropped elements: its output was never the input itself
+    assert passes == [(True, False)] * 8
+    assert dropout.training is False  # fit leaves the network inferring
+    passes.clear()
+    first, second = network.predict(x), network.predict(x)
+    assert passes and all(mode == (False, True) for mode in passes)
+    np.testing.assert_array_equal(first, second)
+    # inference is the network without the layer
+    hidden = network.layers[1].forward_propagation(network.layers[0].forward_propagation(x))
+    np.testing.assert_allclose(first, network.layers[3].forward_propagation(hidden), rtol=1e-12)
+
+
+def test_the_same_seed_trains_the_same_weights_with_dropout_and_another_seed_others():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((32, 5)), np.eye(3)[rng.integers(0, 3, 32)]
+    weights = []
+    for seed in (4, 4, 5):
+        network = _network_with_dropout()
+        network.fit(x, y, epochs=2, learning_rate=0.1, batch_size=8, seed=seed, verbose=0)
+        weights.append(network.layers[3].weights)
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert not np.allclose(weights[0], weights[2])

@@ -1,12 +1,9 @@
 """BatchNormalizationLayer: its loop reference, finite differences, train/eval, running statistics, dtypes."""
 
-import inspect
 
 import numpy as np
 import pytest
 
-import batchnet.network
-import batchnet.training.parallel
 from batchnet.activations import relu, relu_prime
 from batchnet.gradient_check import check_layer, check_network, network_gradients
 from batchnet.layers import ActivationLayer, BatchNormalizationLayer, FCLayer
@@ -205,13 +202,6 @@ def test_it_says_it_cannot_be_sharded():
     assert BatchNormalizationLayer.shardable is False
 
 
-def _shardable_is_wired():
-    sources = inspect.getsource(batchnet.training.parallel) + inspect.getsource(batchnet.network)
-    return "shardable" in sources
-
-
-@pytest.mark.skipif(not _shardable_is_wired(),
-                    reason="BatchRunner does not read Layer.shardable yet (the lead wires it into parallel.py)")
 def test_training_with_two_threads_gives_the_result_of_one():
     x = _batch(0, (8192, 64))
     y = np.eye(4)[np.arange(8192) % 4]
@@ -219,7 +209,6 @@ def test_training_with_two_threads_gives_the_result_of_one():
     for threads in (1, 2):
         network = NeuralNetwork(dtype="float64")
         normalization = BatchNormalizationLayer()
-        normalization.training = True  # as fit sets it, for a tree where fit does not yet
         network.add(FCLayer(256)).add(normalization).add(ActivationLayer(relu, relu_prime))
         network.add(FCLayer(4)).use(softmax_cross_entropy, softmax_cross_entropy_prime)
         network.fit(x, y, epochs=1, learning_rate=0.1, batch_size=4096, seed=3, verbose=0, threads=threads)

@@ -17,6 +17,7 @@ from batchnet import (
     ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer, NeuralNetwork,
     one_hot, relu, relu_prime, softmax_cross_entropy, softmax_cross_entropy_prime, tanh, tanh_prime,
 )
+from batchnet.layers import BatchNormalizationLayer, DropoutLayer
 from batchnet.training.parallel import ShardedLayers, default_threads, shard_bounds, shard_count
 
 
@@ -256,3 +257,18 @@ def test_only_a_new_sample_shape_or_new_layers_run_their_first_batch_unsharded(s
     assert sharding["runs"] == 3
     net.predict(x[:10], threads=2)
     assert sharding["runs"] == 4
+
+
+@pytest.mark.parametrize("make_layer", [lambda: BatchNormalizationLayer(), lambda: DropoutLayer(0.3)],
+                         ids=["batch-norm", "dropout"])
+def test_a_layer_that_is_not_shardable_keeps_every_batch_whole(sharding, make_layer):
+    x, y = images(40)
+    net = small_cnn()
+    net.fit(x, y, epochs=2, learning_rate=0.1, batch_size=20, seed=1, verbose=0, threads=2)
+    assert sharding["runs"] > 0  # the same net without the layer is sharded
+    sharding["runs"] = 0
+    net = small_cnn()
+    net.layers.insert(1, make_layer())
+    net.fit(x, y, epochs=2, learning_rate=0.1, batch_size=20, seed=1, verbose=0, threads=2)
+    net.predict(x, batch_size=20, threads=2)
+    assert sharding["runs"] == 0

@@ -38,9 +38,15 @@ class Layer:
     storage kept from call to call, reset to a fresh empty dict. A subclass
     extends its parent's tuples. Everything else (parameters, settings,
     running statistics) a replica shares with the layer it was made from.
+
+    ``state_names`` lists the arrays that belong to the model without being
+    trained (batch normalization's running statistics): saved, loaded,
+    checkpointed and moved with the parameters, never given to an optimizer.
+    :meth:`saved_arrays` gives both kinds by name.
     """
 
     parameter_names = ()
+    state_names = ()
     # True while the network trains, False while it infers: the network sets it before each pass
     training = False
     batch_state = ("input", "output")
@@ -85,6 +91,15 @@ class Layer:
         """The trainable arrays by name (empty before the first forward pass)."""
         return {name: getattr(self, name) for name in self.parameter_names
                 if getattr(self, name, None) is not None}
+
+    def state(self):
+        """The untrained arrays of the model (``state_names``) by name (empty before they are made)."""
+        return {name: getattr(self, name) for name in self.state_names
+                if getattr(self, name, None) is not None}
+
+    def saved_arrays(self):
+        """What a saved model keeps of the layer: its parameters and its state, by name."""
+        return {**self.parameters(), **self.state()}
 
     def forward_propagation(self, input_data):
         if self.backend is None:
@@ -140,13 +155,13 @@ class Layer:
     def to(self, backend):
         """Move the layer to ``backend`` (a name or a Backend); returns the layer.
 
-        Its parameters are copied there once; its declared per-batch state is
+        Its parameters and state are copied there once; its declared per-batch state is
         dropped, as a replica's is, to be made anew on the next batch. An
         unbound layer is bound to ``backend``.
         """
         backend = get_backend(backend)
         if self.backend is not None and backend is not self.backend:
-            for name, value in self.parameters().items():
+            for name, value in self.saved_arrays().items():
                 setattr(self, name, backend.asarray(self.backend.to_numpy(value), dtype=value.dtype))
             self._forget_batch_state()
         self.backend = backend

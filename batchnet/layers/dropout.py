@@ -36,8 +36,7 @@ class DropoutLayer(Layer):
     layer's generator on its backend (``None`` before the first forward pass).
     """
 
-    # the mode the network sets; a class default until Layer carries it
-    training = False
+    batch_state = Layer.batch_state + ("mask",)
     # see the module docstring: masks drawn by replicas in threads would not repeat
     shardable = False
 
@@ -46,7 +45,6 @@ class DropoutLayer(Layer):
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0 <= rate < 1:
             raise ValueError(f"DropoutLayer: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
-        self.mask = None
         self.mask_generator = None
 
     @property

@@ -19,7 +19,6 @@ layer says ``shardable = False``: a network holding one runs batches whole.
 
 import numbers
 
-from backends import get_backend
 from batchnet.layers.base import Layer
 
 
@@ -35,8 +34,8 @@ class BatchNormalizationLayer(Layer):
     parameter_names = ("gamma", "beta")
     # arrays saved with the model that no optimizer touches
     state_names = ("running_mean", "running_var")
-    # the mode the network sets; a class default until Layer carries it
-    training = False
+    # what a forward pass normalized with, for its backward pass
+    batch_state = Layer.batch_state + ("normalized", "inverse_std", "batch_statistics")
     shardable = False
 
     def __init__(self, momentum=0.9, epsilon=1e-5, dtype=None):
@@ -51,10 +50,6 @@ class BatchNormalizationLayer(Layer):
         self.beta = None
         self.running_mean = None
         self.running_var = None
-        # what the last forward pass normalized with, for backward
-        self.normalized = None
-        self.inverse_std = None
-        self.batch_statistics = False  # whether that pass used the batch's statistics
 
     @property
     def initialized(self):
@@ -64,10 +59,6 @@ class BatchNormalizationLayer(Layer):
         """``{name: (features,)}`` for gamma and beta; ``(None,)`` without ``sample_shape``."""
         features = None if sample_shape is None else sample_shape[-1]
         return {name: (features,) for name in self.parameter_names}
-
-    def state(self):
-        """The running statistics by name (empty before the first forward pass)."""
-        return {name: getattr(self, name) for name in self.state_names if getattr(self, name) is not None}
 
     def initialize(self, input_data):
         features = input_data.shape[-1]
@@ -164,24 +155,6 @@ class BatchNormalizationLayer(Layer):
         ones = self._buffer("ones", rows.shape[:1], rows.dtype)
         ones.fill(1)
         return ones @ rows
-
-    def to(self, backend):
-        """As :meth:`Layer.to`, carrying the running statistics along with the parameters."""
-        target = get_backend(backend)
-        statistics = {}
-        if self.backend is not None and target is not self.backend:
-            statistics = {name: self.backend.to_numpy(value) for name, value in self.state().items()}
-        super().to(target)
-        for name, value in statistics.items():
-            setattr(self, name, target.asarray(value, dtype=value.dtype))
-        return self
-
-    def _forget_batch_state(self):
-        statistics = {name: getattr(self, name, None) for name in self.state_names}
-        super()._forget_batch_state()
-        # the running statistics are the model's, not the batch's
-        for name, value in statistics.items():
-            setattr(self, name, value)
 
     def extra_repr(self):
         parts = []

@@ -20,6 +20,12 @@ threads take turns holding the GIL for it), which outweighs the gain when a
 shard's work is small. A batch is therefore cut only into shards holding at
 least ``MIN_SHARD_ELEMENTS`` layer-output elements each (summed over the
 layers).
+
+A layer whose result would change if it saw shards instead of the batch
+says ``shardable = False`` (batch normalization: a shard's statistics are
+not the batch's; dropout: replicas would draw masks from one generator in
+whatever order the threads run). A network holding one runs its batches
+whole: :class:`BatchRunner` never shards them.
 """
 
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -138,11 +144,14 @@ class BatchRunner:
     unsharded, which builds the parameters and measures the outputs, and
     :func:`shard_count` decides the later ones. ``backward`` cuts the error
     as the last ``forward`` cut its batch. While shards are in use BLAS runs
-    on one thread. Use as a context manager.
+    on one thread. Layers that say ``shardable = False`` keep every batch
+    whole. Use as a context manager.
     """
 
     def __init__(self, layers, threads, forward_layers, backward_layers, elements_per_sample=None):
         self.layers = layers
+        # one layer needing the whole batch (see the module docstring) keeps every batch whole
+        self.shardable = all(getattr(layer, "shardable", True) for layer in layers)
         self.threads = threads  # None: default_threads(), asked only when a batch is large enough
         self._forward_layers = forward_layers
         self._backward_layers = backward_layers
@@ -175,7 +184,7 @@ class BatchRunner:
         return xp.concatenate(outputs)
 
     def _could_shard(self, batch_size, elements_per_sample):
-        return self.threads != 1 and batch_size * elements_per_sample >= 2 * MIN_SHARD_ELEMENTS
+        return self.shardable and self.threads != 1 and batch_size * elements_per_sample >= 2 * MIN_SHARD_ELEMENTS
 
     def backward(self, error):
         """Store every layer's parameter gradients for ``error`` (dE/d output of the last forward)."""
