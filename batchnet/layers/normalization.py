@@ -60,6 +60,11 @@ class BatchNormalizationLayer(Layer):
         features = None if sample_shape is None else sample_shape[-1]
         return {name: (features,) for name in self.parameter_names}
 
+    def state_shapes(self, sample_shape=None):
+        """``{name: (features,)}`` for the running statistics, as :meth:`parameter_shapes`."""
+        features = None if sample_shape is None else sample_shape[-1]
+        return {name: (features,) for name in self.state_names}
+
     def initialize(self, input_data):
         features = input_data.shape[-1]
         for name, fill in (("gamma", 1), ("beta", 0), ("running_mean", 0), ("running_var", 1)):

@@ -18,7 +18,9 @@ from batchnet.initializers import INITIALIZERS
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
+    BatchNormalizationLayer,
     ConvolutionalLayer,
+    DropoutLayer,
     FCLayer,
     FlattenLayer,
     MaxPoolingLayer,
@@ -40,7 +42,11 @@ LAYER_ARGUMENTS = {
     AveragePoolingLayer: ("pool_shape", "stride", "padding"),
     FlattenLayer: (),
     ActivationLayer: ("activation",),
+    DropoutLayer: ("rate",),
+    BatchNormalizationLayer: ("momentum", "epsilon"),
 }
+# the layer types whose constructor takes the network's dtype
+TYPED_LAYERS = (ParametricLayer, BatchNormalizationLayer)
 LAYER_TYPES = {layer_type.__name__: layer_type for layer_type in LAYER_ARGUMENTS}
 
 
@@ -109,7 +115,7 @@ def set_parameters(network, input_shape, parameters_for):
     """Give the layers of a built ``network`` their parameters, checking that the layers chain.
 
     ``parameters_for(index, layer, sample_shape)`` returns layer ``index``'s
-    parameters as host arrays, ``sample_shape`` being the shape of the samples
+    parameters and state (running statistics) as host arrays, ``sample_shape`` being the shape of the samples
     that reach it (None where ``input_shape`` is None). With ``input_shape``
     known, one zero sample runs through each layer once it has its
     parameters, so that layers that do not fit together fail here, not at
@@ -184,7 +190,7 @@ def _build_layer(description, dtype):
         if "activation" not in arguments:
             raise ArchitectureError("ActivationLayer needs an activation")
         return ActivationLayer(*arguments["activation"])
-    if issubclass(layer_type, ParametricLayer):
+    if issubclass(layer_type, TYPED_LAYERS):
         arguments["dtype"] = dtype
     try:
         return layer_type(**arguments)

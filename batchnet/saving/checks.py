@@ -22,7 +22,7 @@ SAMPLE_SHAPE_RULE = f"1 to {MAX_SAMPLE_AXES} sizes of at least 1, with at most {
 
 
 class ParameterProblem(NamedTuple):
-    """Why a layer's parameters cannot be stored or loaded as they are.
+    """Why a layer's parameters (or state: running statistics) cannot be stored or loaded as they are.
 
     ``kind`` is ``"missing"`` (``names`` lacks), ``"dtype"`` or ``"shape"``
     (of ``names[0]``: ``got``, where ``expected``; a shape's ``None`` is a size
@@ -55,6 +55,19 @@ def missing_parameters(names, present, trained):
     return [name for name in names if name not in present]
 
 
+def saved_names(layer):
+    """The arrays a model file holds for ``layer``: its parameters, then its state (running statistics)."""
+    return tuple(layer.parameter_names) + tuple(layer.state_names)
+
+
+def saved_shapes(layer, sample_shape):
+    """``{name: shape}`` of every array in :func:`saved_names`, a ``None`` where the input decides."""
+    shapes = dict(layer.parameter_shapes(sample_shape))
+    if layer.state_names:
+        shapes.update(layer.state_shapes(sample_shape))
+    return shapes
+
+
 def fits(expected, actual):
     """Whether the shape ``actual`` is ``expected``, where a ``None`` stands for a size that follows from the input."""
     return len(actual) == len(expected) and all(
@@ -78,10 +91,10 @@ def parameter_problem(layer, found, dtype, sample_shape, trained):
     arguments fix are checked. ``trained``: whether the network has run, so
     that every parameter must be there.
     """
-    missing = missing_parameters(layer.parameter_names, found, trained)
+    missing = missing_parameters(saved_names(layer), found, trained)
     if missing:
         return ParameterProblem("missing", tuple(missing))
-    expected_shapes = layer.parameter_shapes(sample_shape) if found else {}
+    expected_shapes = saved_shapes(layer, sample_shape) if found else {}
     for name, (array_dtype, shape) in found.items():
         if array_dtype != np.dtype(dtype):
             return ParameterProblem("dtype", (name,), array_dtype, np.dtype(dtype))

@@ -24,7 +24,7 @@ from backends import backend_for
 from batchnet.network import NeuralNetwork
 from batchnet.saving.architecture import ArchitectureError, build_network, describe_network, set_parameters
 from batchnet.saving.atomic import check_output_path, write_atomically
-from batchnet.saving.checks import MAX_SAMPLE_ELEMENTS, all_finite, parameter_problem, shape_text
+from batchnet.saving.checks import MAX_SAMPLE_ELEMENTS, all_finite, parameter_problem, saved_names, shape_text
 
 FORMAT = "batchnet-model"
 FORMAT_VERSION = 1
@@ -71,7 +71,7 @@ def save_model(network, path):
     architecture = {"format": FORMAT, "version": FORMAT_VERSION, **description}
     arrays = {ARCHITECTURE_KEY: np.array(json.dumps(architecture))}
     for index, layer in enumerate(network.layers):
-        for name, array in layer.parameters().items():
+        for name, array in layer.saved_arrays().items():
             # by the array's own type: weights set by hand on a layer that never ran have no backend yet
             host = arrays[_parameter_key(index, name)] = backend_for(array).to_numpy(array)
             if not all_finite(host):
@@ -90,7 +90,7 @@ def load_model(path, backend=None):
         except ArchitectureError as error:
             raise ModelFileError(f"{path}: {error}") from None
         unexpected = set(members) - {
-            _parameter_key(index, name) for index, layer in enumerate(network.layers) for name in layer.parameter_names
+            _parameter_key(index, name) for index, layer in enumerate(network.layers) for name in saved_names(layer)
         }
         if unexpected:
             raise ModelFileError(f"{path}: unexpected arrays {sorted(unexpected)}")
@@ -107,7 +107,7 @@ def load_model(path, backend=None):
 
 def _check_saveable(network, index, layer):
     """Refuse the parameters load_model would refuse, so that no save writes a file that cannot be read back."""
-    found = {name: (array.dtype, tuple(array.shape)) for name, array in layer.parameters().items()}
+    found = {name: (array.dtype, tuple(array.shape)) for name, array in layer.saved_arrays().items()}
     # layer.sample_shape: the samples that last reached the layer, if it ran
     problem = parameter_problem(layer, found, network.dtype, layer.sample_shape,
                                 trained=network.sample_shape is not None)
@@ -218,7 +218,7 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
     the file records the network's input shape; without it only the sizes
     that the layer's own arguments fix are known.
     """
-    keys = {name: _parameter_key(index, name) for name in layer.parameter_names
+    keys = {name: _parameter_key(index, name) for name in saved_names(layer)
             if _parameter_key(index, name) in members}
     found = {}
     for name, key in keys.items():

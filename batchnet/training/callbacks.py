@@ -153,8 +153,9 @@ class EarlyStopping(Callback):
     (``patience=0``: the first epoch that does not improve), as PyTorch's
     ``ReduceLROnPlateau`` counts.
 
-    ``restore_best=True`` keeps a copy of the parameters of the best epoch
-    (on the network's backend, so nothing moves to the host) and writes them
+    ``restore_best=True`` keeps a copy of the parameters of the best epoch,
+    and of the layers' state (batch norm's running statistics, which belong
+    to those weights), (on the network's backend, so nothing moves to the host) and writes them
     back into the layers when training ends, however it ends short of an
     error. ``best_epoch``, ``best`` and ``stopped_epoch`` (None if it never
     stopped training) say what happened.
@@ -185,7 +186,7 @@ class EarlyStopping(Callback):
             self.wait = 0
             self.best_epoch = epoch
             if self.restore_best:
-                self._best_parameters = [{name: array.copy() for name, array in layer.parameters().items()}
+                self._best_parameters = [{name: array.copy() for name, array in layer.saved_arrays().items()}
                                          for layer in self.network.layers]
             return
         self.wait += 1
