@@ -29,7 +29,7 @@ script finds batchnet in the repository it lives in::
     /tmp/torchvenv/bin/python benchmarks/compare_torch.py            # both libraries
     .venv/bin/python benchmarks/compare_torch.py --networks B         # batchnet alone
 
-The extension ``backends._col2im`` must have been built in place
+The extension ``backends._cpu_kernels`` must have been built in place
 (``.venv/bin/pip install -e .``). Other processes sharing the machine make
 single runs noisy: compare the ratios of one run, and repeat.
 """
