@@ -52,7 +52,8 @@ class NumpyBackend(Backend):
     xp = np
     # a chunk's columns are written, multiplied and (backward) scattered while
     # they are in the core's cache (2 MiB of L2 here); batch-sized columns went
-    # to memory and back: network B trained 6-11% slower at 1 thread, and its
+    # to memory and back: the standard CNN (conv32-pool-conv64-pool-fc128-fc10,
+    # benchmarks/compare_torch.py) trained 6-11% slower at 1 thread, and its
     # second convolution's columns took 58 MB at batch 256
     column_chunk_bytes = 1 << 21
 
