@@ -154,9 +154,10 @@ def plot(rows, path):
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for column, (sweep, key, label) in enumerate((("batch", "batch_size", "batch size (28x28)"),
-                                                 ("image", "image_size", "image side (batch 64)"))):
+    for column, (sweep, key) in enumerate((("batch", "batch_size"), ("image", "image_size"))):
         points = [row for row in rows if row["sweep"] == sweep]
+        label = (f"batch size ({points[0]['image_size']}x{points[0]['image_size']})" if sweep == "batch"
+                 else f"image side (batch {points[0]['batch_size']})")
         xs = [row[key] for row in points]
         for task in ("train", "predict"):
             axes[0, column].plot(xs, [row[f"{task}_per_s"] for row in points], "o-", label=task)
