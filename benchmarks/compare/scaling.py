@@ -1,4 +1,4 @@
-"""How batchnet's cost grows with the batch and with the image: network B's samples/s and peak memory.
+"""How batchnet's cost grows with the batch and with the image: the standard CNN's samples/s and peak memory.
 
 Two sweeps of the standard CNN (B: conv32-pool-conv64-pool-fc128-fc10,
 softmax cross-entropy, SGD, float32) on synthetic square grey images:
@@ -171,7 +171,7 @@ def plot(rows, path):
         axes[0, column].set_yscale("log")
         axes[0, column].set_ylabel("samples/s")
         axes[1, column].set_ylabel("peak RSS (MiB)")
-    figure.suptitle("batchnet, network B, float32, NumPy backend")
+    figure.suptitle("batchnet, the standard CNN (batchnet.models.standard_cnn), float32, NumPy backend")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
