@@ -1,7 +1,7 @@
 """The NumPy backend: CPU arrays, with compiled Cython kernels when built.
 
 im2col, col2im, max and average pooling (forward and backward) and relu's
-backward use the Cython extension ``backends._col2im`` when it was built: one
+backward use the Cython extension ``backends._cpu_kernels`` when it was built: one
 pass over the data, no padded copy. The fallback loops only over the KH*KW
 kernel offsets, each one strided slice of the whole batch
 (Chainer's approach): Python overhead is per offset, never per pixel, and
@@ -15,7 +15,7 @@ import numpy as np
 from backends.base import Backend, column_geometry, reusable_buffer, window_geometry
 
 try:
-    from backends import _col2im as _compiled
+    from backends import _cpu_kernels as _compiled
 except ImportError as error:  # the extension is optional: the fallback below is exact
     _compiled = None
     _compiled_import_error = str(error)
@@ -26,7 +26,7 @@ else:
 def extension_unavailable_reason():
     """Why the compiled kernels are not in use, or ``None`` when they are."""
     if _compiled is None:
-        return f"backends._col2im is not built ({_compiled_import_error})"
+        return f"backends._cpu_kernels is not built ({_compiled_import_error})"
     if os.environ.get("BATCHNET_DISABLE_EXT", "") not in ("", "0"):
         return "disabled by BATCHNET_DISABLE_EXT"
     return None
@@ -52,7 +52,8 @@ class NumpyBackend(Backend):
     xp = np
     # a chunk's columns are written, multiplied and (backward) scattered while
     # they are in the core's cache (2 MiB of L2 here); batch-sized columns went
-    # to memory and back: network B trained 6-11% slower at 1 thread, and its
+    # to memory and back: the standard CNN (conv32-pool-conv64-pool-fc128-fc10,
+    # benchmarks/compare_torch.py) trained 6-11% slower at 1 thread, and its
     # second convolution's columns took 58 MB at batch 256
     column_chunk_bytes = 1 << 21
 

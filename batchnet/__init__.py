@@ -6,12 +6,16 @@ per-sample reference implementation in :mod:`batchnet.reference`.
 
 from batchnet._version import __version__
 from batchnet.activations import (
+    leaky_relu,
+    leaky_relu_prime,
     relu,
     relu_prime,
     sigmoid,
     sigmoid_prime,
     softmax,
     softmax_prime,
+    softplus,
+    softplus_prime,
     tanh,
     tanh_prime,
 )
@@ -25,13 +29,24 @@ from batchnet.training.schedules import CosineAnnealing, ExponentialDecay, Reduc
 from batchnet.layers import (
     ActivationLayer,
     AveragePoolingLayer,
+    BatchNormalizationLayer,
     ConvolutionalLayer,
+    DropoutLayer,
     FCLayer,
     FlattenLayer,
     Layer,
     MaxPoolingLayer,
 )
-from batchnet.losses import mse, mse_prime, softmax_cross_entropy, softmax_cross_entropy_prime
+from batchnet.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_prime,
+    categorical_cross_entropy,
+    categorical_cross_entropy_prime,
+    mse,
+    mse_prime,
+    softmax_cross_entropy,
+    softmax_cross_entropy_prime,
+)
 from batchnet.network import NeuralNetwork
 from batchnet.optimizers import SGD, Adam
 from batchnet.random import set_seed
@@ -39,6 +54,16 @@ from batchnet.saving import load_model, save_model
 
 
 __all__ = [
+    "BatchNormalizationLayer",
+    "DropoutLayer",
+    "leaky_relu",
+    "leaky_relu_prime",
+    "softplus",
+    "softplus_prime",
+    "binary_cross_entropy",
+    "binary_cross_entropy_prime",
+    "categorical_cross_entropy",
+    "categorical_cross_entropy_prime",
     "ActivationLayer",
     "Adam",
     "AveragePoolingLayer",

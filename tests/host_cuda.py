@@ -80,6 +80,7 @@ class HostCudaBackend(CupyBackend):
     """``CupyBackend``'s code on NumPy arrays, running the CUDA kernel sources compiled for the CPU."""
 
     name = "cupy-kernels-on-host"
+    on_device = False  # its arrays are NumPy's, on the host
 
     def __init__(self, libraries):
         self.xp = np

@@ -77,7 +77,8 @@ class DeviceArray(np.ndarray):
         return self._synced("tolist")
 
 
-# "cupy..." as the module: batchnet's backend_for takes a DeviceArray for the GPU backend's
+# "cupy..." as the module: backends.is_device_array, the one test for a GPU array, takes a
+# DeviceArray for one, and backend_for for the GPU backend's
 DeviceArray.__module__ = "cupy_on_the_host"
 
 
@@ -182,6 +183,7 @@ class StrictDeviceBackend(HostCudaBackend):
     """``CupyBackend``'s code on DeviceArrays; ``events`` counts syncs and transfers."""
 
     name = "cupy"  # what the layers see, so that backend_for's answer is this backend
+    on_device = True  # DeviceArrays stand for device memory: reading one on the host is a transfer
 
     def __init__(self, libraries):
         super().__init__(libraries)

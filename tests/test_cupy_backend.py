@@ -488,8 +488,20 @@ def test_cupy_backend_reports_its_cuda_kernels(cupy_backend):
 def test_cupy_arrays_round_trip_through_the_device(cupy_backend):
     host = np.arange(12, dtype=np.float64).reshape(3, 4)
     device = cupy_backend.asarray(host, dtype=np.float32)
-    assert type(device).__module__.startswith("cupy") and device.dtype == np.float32
+    assert backends.is_device_array(device) and device.dtype == np.float32
     np.testing.assert_array_equal(cupy_backend.to_numpy(device), host.astype(np.float32))
+
+
+def test_is_device_array_says_where_each_backends_arrays_live(backend):
+    array = backend.asarray(np.ones((2, 3), dtype=np.float32))
+    assert backends.is_device_array(array) == backend.on_device
+    assert backends.backend_for(array).on_device == backend.on_device
+
+
+@pytest.mark.parametrize("value", [np.ones(3), np.float32(1.0), [1.0, 2.0], 1.0, None],
+                         ids=["ndarray", "numpy-scalar", "list", "float", "none"])
+def test_is_device_array_takes_no_host_value_for_a_device_array(value):
+    assert not backends.is_device_array(value)
 
 
 @pytest.mark.gpu

@@ -12,14 +12,14 @@ import textwrap
 
 import pytest
 
-# Run first in the child: make ``backends._col2im`` unimportable in two different ways.
-BLOCK_BY_SYS_MODULES = "import sys; sys.modules['backends._col2im'] = None\n"
+# Run first in the child: make ``backends._cpu_kernels`` unimportable in two different ways.
+BLOCK_BY_SYS_MODULES = "import sys; sys.modules['backends._cpu_kernels'] = None\n"
 BLOCK_BY_META_PATH = textwrap.dedent("""
     import sys
 
     class BlockCompiledKernels:
         def find_spec(self, name, path=None, target=None):
-            if name == "backends._col2im":
+            if name == "backends._cpu_kernels":
                 raise ImportError("blocked by the test")
             return None
 
@@ -89,7 +89,7 @@ def test_the_reason_says_why_the_extension_is_off():
     disabled = run_python(TRAIN_TINY_CONV_NET, {"BATCHNET_DISABLE_EXT": "1"})
     blocked = run_python(BLOCK_BY_SYS_MODULES + TRAIN_TINY_CONV_NET, {})
     assert json.loads(disabled.stdout)["reason"] == "disabled by BATCHNET_DISABLE_EXT"
-    assert json.loads(blocked.stdout)["reason"].startswith("backends._col2im is not built")
+    assert json.loads(blocked.stdout)["reason"].startswith("backends._cpu_kernels is not built")
 
 
 def test_asking_for_the_missing_extension_explains_how_to_build_it():

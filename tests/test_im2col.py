@@ -6,6 +6,8 @@ must agree (so must the compiled and the fallback im2col), and col2im must
 be the adjoint of im2col.
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -210,3 +212,51 @@ def test_col2im_ignores_an_out_that_does_not_fit(use_extension):
         result = backend.col2im(columns, (2, 4, 4, 1), (2, 2), (1, 1), (0, 0), out=out)
         assert result is not out and not out.any()
         np.testing.assert_array_equal(result, expected)
+
+
+def compiled_kernels():
+    """The compiled module itself, whose kernels check their arrays (they index without bounds checks)."""
+    compiled_backend()  # skips without the extension
+    from backends import _cpu_kernels
+
+    return _cpu_kernels
+
+
+@pytest.mark.parametrize("kernel", ["im2col", "col2im"])
+@pytest.mark.parametrize("columns_shape", [(17, 12), (18, 11), (0, 12)], ids=["rows", "columns", "empty"])
+def test_compiled_kernels_refuse_columns_that_do_not_fit_the_images(kernel, columns_shape):
+    # 2 images 4x4x3, 2x2 window, stride 1, padding 0: 2*3*3 windows of 2*2*3 entries
+    images = np.zeros((2, 4, 4, 3), dtype=np.float32)
+    columns = np.zeros(columns_shape, dtype=np.float32)
+    arguments = (images, columns) if kernel == "im2col" else (columns, images)
+    with pytest.raises(ValueError, match=rf"^{kernel}: expected columns of shape \(18, 12\), "
+                                         rf"got \({columns_shape[0]}, {columns_shape[1]}\)$"):
+        getattr(compiled_kernels(), kernel)(*arguments, 2, 2, 1, 1, 0, 0)
+
+
+@pytest.mark.parametrize("kernel", ["im2col", "col2im"])
+@pytest.mark.parametrize("window, message", [
+    ((2, 2, 1, 0, 0, 0), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((2, 0, 1, 1, 0, 0), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((2, 2, 1, 1, 0, -1), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((2, 7, 1, 1, 0, 1), "window 2x7 is larger than the padded input 4x6"),
+], ids=["zero-stride", "zero-window", "negative-padding", "window-over-the-padded-input"])
+def test_compiled_kernels_refuse_a_geometry_they_cannot_slide(kernel, window, message):
+    images = np.zeros((2, 4, 4, 3), dtype=np.float32)
+    columns = np.zeros((18, 12), dtype=np.float32)
+    arguments = (images, columns) if kernel == "im2col" else (columns, images)
+    with pytest.raises(ValueError, match=rf"^{kernel}: {re.escape(message)}"):
+        getattr(compiled_kernels(), kernel)(*arguments, *window)
+
+
+@pytest.mark.parametrize("kernel", ["im2col", "col2im"])
+def test_compiled_kernels_accept_columns_that_fit_the_images(kernel):
+    images = np.arange(2 * 4 * 4 * 3, dtype=np.float64).reshape(2, 4, 4, 3)
+    columns = np.empty((18, 12), dtype=np.float64)
+    compiled_kernels().im2col(images, columns, 2, 2, 1, 1, 0, 0)
+    if kernel == "col2im":
+        summed = np.zeros_like(images)
+        compiled_kernels().col2im(columns, summed, 2, 2, 1, 1, 0, 0)
+        np.testing.assert_array_equal(summed, FALLBACK.col2im(columns, images.shape, (2, 2), (1, 1), (0, 0)))
+    else:
+        np.testing.assert_array_equal(columns, FALLBACK.im2col(images, (2, 2), (1, 1), (0, 0)))

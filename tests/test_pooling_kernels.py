@@ -5,6 +5,8 @@ window (row-major kernel order); average pooling counts the zero padding.
 Windows may overlap (stride < pool), and overlapping errors are summed.
 """
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -270,3 +272,72 @@ def test_pooling_keeps_the_dtype(dtype, use_extension):
     assert backend.max_pool_backward(output, argmax, images.shape, (2, 2), (2, 2), (0, 0)).dtype == dtype
     assert backend.avg_pool(images, (2, 2), (2, 2), (0, 0)).dtype == dtype
     assert backend.avg_pool_backward(output, images.shape, (2, 2), (2, 2), (0, 0)).dtype == dtype
+
+
+def compiled_kernels():
+    """The compiled module itself, whose kernels check their arrays (they index without bounds checks)."""
+    compiled_backend()  # skips without the extension
+    from backends import _cpu_kernels
+
+    return _cpu_kernels
+
+
+def _pooling_calls(images, output, argmax, window):
+    """Each compiled pooling kernel called on ``images`` (N, 6, 6, C) and the given output-side arrays."""
+    kernels = compiled_kernels()
+    return {
+        "max_pool": lambda: kernels.max_pool(images, output, argmax, *window),
+        "max_pool_backward": lambda: kernels.max_pool_backward(output, argmax, images, *window),
+        "max_pool_backward_tiled": lambda: kernels.max_pool_backward_tiled(output, argmax, images, *window[:2]),
+        "avg_pool": lambda: kernels.avg_pool(images, output, *window),
+        "avg_pool_backward": lambda: kernels.avg_pool_backward(output, images, *window),
+    }
+
+
+POOLING_KERNELS = ["max_pool", "max_pool_backward", "max_pool_backward_tiled", "avg_pool", "avg_pool_backward"]
+WINDOW_2X2 = (2, 2, 2, 2, 0, 0)  # kh, kw, sh, sw, ph, pw
+
+
+@pytest.mark.parametrize("kernel", POOLING_KERNELS)
+def test_compiled_pooling_kernels_accept_arrays_that_fit_the_images(kernel):
+    images = np.zeros((2, 6, 6, 3), dtype=np.float32)
+    output = np.ones((2, 3, 3, 3), dtype=np.float32)
+    argmax = np.zeros((2, 3, 3, 3), dtype=np.int32)
+    _pooling_calls(images, output, argmax, WINDOW_2X2)[kernel]()
+
+
+@pytest.mark.parametrize("kernel", POOLING_KERNELS)
+@pytest.mark.parametrize("images_shape", [(1, 6, 6, 3), (2, 6, 6, 4), (2, 8, 6, 3), (2, 6, 4, 3)],
+                         ids=["fewer-images", "more-channels", "taller", "narrower"])
+def test_compiled_pooling_kernels_refuse_output_arrays_that_do_not_fit_the_images(kernel, images_shape):
+    images = np.zeros(images_shape, dtype=np.float32)
+    output = np.ones((2, 3, 3, 3), dtype=np.float32)
+    argmax = np.zeros((2, 3, 3, 3), dtype=np.int32)
+    expected = (images_shape[0], (images_shape[1] - 2) // 2 + 1, (images_shape[2] - 2) // 2 + 1, images_shape[3])
+    with pytest.raises(ValueError, match=rf"^{kernel}: expected \w+ of shape {re.escape(str(expected))}, "
+                                         r"got \(2, 3, 3, 3\)$"):
+        _pooling_calls(images, output, argmax, WINDOW_2X2)[kernel]()
+
+
+@pytest.mark.parametrize("kernel", ["max_pool", "max_pool_backward", "max_pool_backward_tiled"])
+def test_compiled_max_pool_kernels_refuse_an_argmax_that_does_not_fit(kernel):
+    images = np.zeros((2, 6, 6, 3), dtype=np.float32)
+    output = np.ones((2, 3, 3, 3), dtype=np.float32)
+    argmax = np.zeros((2, 3, 2, 3), dtype=np.int32)
+    with pytest.raises(ValueError, match=rf"^{kernel}: expected argmax of shape \(2, 3, 3, 3\), got \(2, 3, 2, 3\)$"):
+        _pooling_calls(images, output, argmax, WINDOW_2X2)[kernel]()
+
+
+@pytest.mark.parametrize("kernel", ["max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward"])
+@pytest.mark.parametrize("window, message", [
+    ((2, 2, 0, 2, 0, 0), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((0, 2, 1, 1, 0, 0), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((2, 2, 1, 1, -1, 0), "expected a window and stride of at least 1x1 and padding of at least 0"),
+    ((9, 2, 1, 1, 1, 0), "window 9x2 is larger than the padded input 8x6"),
+], ids=["zero-stride", "zero-window", "negative-padding", "window-over-the-padded-input"])
+def test_compiled_pooling_kernels_refuse_a_geometry_they_cannot_slide(kernel, window, message):
+    images = np.zeros((2, 6, 6, 3), dtype=np.float32)
+    output = np.ones((2, 3, 3, 3), dtype=np.float32)
+    argmax = np.zeros((2, 3, 3, 3), dtype=np.int32)
+    with pytest.raises(ValueError, match=rf"^{kernel}: {re.escape(message)}"):
+        _pooling_calls(images, output, argmax, window)[kernel]()

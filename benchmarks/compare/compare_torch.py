@@ -30,7 +30,7 @@ batchnet and backends come from this checkout, installed or not::
     /tmp/torchvenv/bin/python -m benchmarks.compare.compare_torch             # both libraries
     .venv/bin/python -m benchmarks.compare.compare_torch --networks B          # batchnet alone
 
-The extension ``backends._col2im`` must have been built in place
+The extension ``backends._cpu_kernels`` must have been built in place
 (``.venv/bin/pip install -e .``). Other processes sharing the machine make
 single runs noisy: compare the ratios of one run, and repeat.
 """

@@ -39,12 +39,12 @@ build_extension() {
     # pip needs setuptools >= 74.1 for the extension named in pyproject.toml;
     # with an older one, compile it in place by hand (it needs only Python's headers)
     "$python" -m pip install --no-build-isolation --no-deps -e . && return 0
-    echo "pip could not build it: compiling backends/_col2im.pyx in place"
+    echo "pip could not build it: compiling backends/_cpu_kernels.pyx in place"
     local suffix include
     suffix=$("$python" -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
     include=$("$python" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
-    "$python" -m cython -3 backends/_col2im.pyx -o backends/_col2im.c &&
-        cc -O3 -shared -fPIC -I"$include" backends/_col2im.c -o "backends/_col2im$suffix"
+    "$python" -m cython -3 backends/_cpu_kernels.pyx -o backends/_cpu_kernels.c &&
+        cc -O3 -shared -fPIC -I"$include" backends/_cpu_kernels.c -o "backends/_cpu_kernels$suffix"
 }
 export python
 export -f build_extension

@@ -3,7 +3,7 @@
     python -m benchmarks.compare.mpi_scaling [--steps 20] [--ranks 1 2]     (from the repository root)
 
 Measures (each rank with OPENBLAS_NUM_THREADS=1, through the mpiexec next to
-this Python): steps/s of batchnet.models.standard_cnn (network B, float32)
+this Python): steps/s of batchnet.models.standard_cnn (B in compare_torch.py, float32)
 at a global batch of 128 with 1 and 2 ranks; the time of one MPI allreduce
 for messages of 1 KB to 16 MB, from which
 ``t = 2 * latency + bytes / bandwidth`` (the ring cost at P = 2) gives the
@@ -47,7 +47,7 @@ def gradient_bytes(network):
 
 
 def worker_steps(steps):
-    """Rank 0 prints steps/s of network B at the global batch, then B's gradient bytes."""
+    """Rank 0 prints steps/s of the standard CNN at the global batch, then B's gradient bytes."""
     from mpi4py import MPI
 
     from batchnet.models import standard_cnn
@@ -103,7 +103,7 @@ def main(argv=None):
     if options.worker == "allreduce":
         return worker_allreduce(options.repeats)
 
-    print(f"network B (standard_cnn, float32), global batch {GLOBAL_BATCH}, OPENBLAS_NUM_THREADS=1 per rank")
+    print(f"the standard CNN (standard_cnn, float32), global batch {GLOBAL_BATCH}, OPENBLAS_NUM_THREADS=1 per rank")
     rates = {}
     for ranks in options.ranks:
         rates[ranks], message_bytes = mpiexec(ranks, "--worker", "steps", "--steps", str(options.steps))
