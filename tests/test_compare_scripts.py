@@ -9,6 +9,7 @@ positive and the memory peaks ordered.
 """
 
 import csv
+import importlib
 import importlib.util
 import os
 import re
@@ -25,22 +26,18 @@ PEERS = ("torch", "tensorflow", "jax")
 
 
 def run_script(name, *arguments):
-    environment = dict(os.environ, PYTHONPATH=str(ROOT))
-    result = subprocess.run([sys.executable, str(COMPARE / name), *arguments], capture_output=True,
+    # as the README runs them: as modules from the repository root, without PYTHONPATH
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    module = "benchmarks.compare." + name.removesuffix(".py")
+    result = subprocess.run([sys.executable, "-m", module, *arguments], capture_output=True,
                             text=True, env=environment, cwd=ROOT, timeout=600)
     assert result.returncode == 0, f"{name} {arguments} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
 
 def load(name):
-    sys.path.insert(0, str(COMPARE))
-    try:
-        spec = importlib.util.spec_from_file_location(name, COMPARE / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(COMPARE))
+    # the repository root is on sys.path in the tests (pyproject's pythonpath)
+    return importlib.import_module(f"benchmarks.compare.{name}")
 
 
 def table_rows(output):

@@ -12,8 +12,8 @@ the most time of their own; ``--matmul`` times the small products a batch-1
 step makes (``x.T @ g`` with an inner dimension of 1) with ``np.matmul`` and
 with ``np.dot``::
 
-    .venv/bin/python benchmarks/compare/batch_one.py --profile B --matmul
-    .venv/bin/python benchmarks/compare/batch_one.py --dry-run
+    .venv/bin/python -m benchmarks.compare.batch_one --profile B --matmul
+    .venv/bin/python -m benchmarks.compare.batch_one --dry-run
 """
 
 import argparse
@@ -23,14 +23,10 @@ import pstats
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's batchnet
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_common import LEARNING_RATES, NETWORKS, synthetic_data  # noqa: E402
+from benchmarks.compare.peer_common import LEARNING_RATES, NETWORKS, synthetic_data
 
 # samples per run (batchnet, reference): the reference's B convolves in Python loops
 # (seconds per sample), so it gets very few; per-sample figures do not depend on the count

@@ -13,7 +13,7 @@ environment of its own, and only its worker imports it::
 
     python3 -m venv /tmp/tfvenv && /tmp/tfvenv/bin/pip install tensorflow-cpu numpy
     python3 -m venv /tmp/jaxvenv && /tmp/jaxvenv/bin/pip install jax numpy
-    .venv/bin/python benchmarks/compare/compare_peers.py --torch /tmp/torchvenv/bin/python \\
+    .venv/bin/python -m benchmarks.compare.compare_peers --torch /tmp/torchvenv/bin/python \\
         --tensorflow /tmp/tfvenv/bin/python --jax /tmp/jaxvenv/bin/python
 
 ``--dry-run`` runs every code path at toy sizes (batch 4, 2 steps, 2 repeats)
@@ -29,9 +29,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from peer_common import DEFAULT_STEPS, NETWORKS, PARAMETER_COUNTS  # noqa: E402
+from benchmarks.compare.peer_common import DEFAULT_STEPS, NETWORKS, PARAMETER_COUNTS
+
+# workers run as modules from the repository root, as this script does
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = ["-m", "benchmarks.compare.peer_worker"]
 
 PEERS = ("torch", "tensorflow", "jax")
 TASKS = ("train", "predict")
@@ -42,9 +44,10 @@ class Worker:
 
     def __init__(self, python, library, network, batch_size, threads, steps, optimizer):
         self.library = library
-        command = [python, str(HERE / "peer_worker.py"), library, network, str(batch_size),
+        command = [python, *WORKER, library, network, str(batch_size),
                    str(threads), str(steps), optimizer]
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                        cwd=ROOT)
         ready = self._answer()
         if not ready.startswith("ready "):
             raise RuntimeError(f"compare_peers: {library} worker said {ready!r} instead of 'ready'")
@@ -77,8 +80,8 @@ class Worker:
 
 def probe(python, library):
     """The version of ``library`` under ``python``, or ``None`` and the reason it cannot run there."""
-    result = subprocess.run([python, str(HERE / "peer_worker.py"), "--probe", library],
-                            capture_output=True, text=True)
+    result = subprocess.run([python, *WORKER, "--probe", library], capture_output=True, text=True,
+                            cwd=ROOT)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no message"])[-1]
         return None, f"{python} cannot run {library}: {last}"

@@ -1,7 +1,8 @@
 """One library's worker process for ``compare_peers.py``, run by that library's own Python.
 
-``python peer_worker.py --probe LIBRARY`` prints the library's version (or
-fails); ``python peer_worker.py LIBRARY NETWORK BATCH THREADS STEPS OPTIMIZER``
+``python -m benchmarks.compare.peer_worker --probe LIBRARY`` (from the
+repository root) prints the library's version (or fails);
+``python -m benchmarks.compare.peer_worker LIBRARY NETWORK BATCH THREADS STEPS OPTIMIZER``
 builds one runner (``runner_<library>.py``), prints ``ready {json}`` (version
 and parameter count), then answers each ``train`` / ``predict`` line on stdin
 with the seconds it took.
@@ -12,18 +13,16 @@ way (batchnet ``threads=``, ``torch.set_num_threads``, TensorFlow's intra- and
 inter-op pools, XLA's ``intra_op_parallelism_threads``): the one limit that
 binds every thread pool alike, whatever it is called. In one process the
 libraries would share an allocator and their pools would meet; apart, each
-runs as it would for its users. Peers never see batchnet: only the batchnet
-worker puts the repository on ``sys.path``.
+runs as it would for its users. Every worker runs as a module from the
+repository root, which puts this checkout on ``sys.path``; only the batchnet
+worker imports batchnet.
 """
 
 import importlib
-import importlib.util
 import json
 import os
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 LIBRARIES = ("batchnet", "torch", "tensorflow", "jax")
 
 
@@ -44,10 +43,7 @@ def confine(library, threads):
 def runner_module(library):
     if library not in LIBRARIES:
         raise SystemExit(f"peer_worker: expected a library among {LIBRARIES}, got {library!r}")
-    sys.path.insert(0, str(HERE))
-    if library == "batchnet" and importlib.util.find_spec("batchnet") is None:
-        sys.path.insert(0, str(HERE.parent.parent))  # this checkout's batchnet
-    return importlib.import_module(f"runner_{library}")
+    return importlib.import_module(f"benchmarks.compare.runner_{library}")
 
 
 def serve(library, network, batch_size, threads, steps, optimizer):
@@ -58,7 +54,7 @@ def serve(library, network, batch_size, threads, steps, optimizer):
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from peer_common import synthetic_data
+    from benchmarks.compare.peer_common import synthetic_data
 
     x, one_hot, labels = synthetic_data(network, steps * batch_size)
     runner = module.Runner(network, x, one_hot, labels, batch_size, threads, optimizer)

@@ -4,7 +4,7 @@ import time
 
 from threadpoolctl import threadpool_limits
 
-from peer_common import LEARNING_RATES
+from benchmarks.compare.peer_common import LEARNING_RATES
 
 
 def library_version():

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, INPUT_SHAPES, LEARNING_RATES, shuffled_batches
+from benchmarks.compare.peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, INPUT_SHAPES, LEARNING_RATES, shuffled_batches
 
 # (kind, arguments) per layer; "conv": (filters, stride), "dense": units
 LAYERS = {

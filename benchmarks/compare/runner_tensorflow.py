@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, INPUT_SHAPES, LEARNING_RATES, shuffled_batches
+from benchmarks.compare.peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, INPUT_SHAPES, LEARNING_RATES, shuffled_batches
 
 
 def library_version():

@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, LEARNING_RATES
+from benchmarks.compare.peer_common import ADAM_BETAS, ADAM_EPSILON, CROSS_ENTROPY, LEARNING_RATES
 
 
 def library_version():

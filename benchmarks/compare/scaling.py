@@ -18,8 +18,8 @@ states the log-log slopes: per-sample time against the batch size (0: the
 cost is per sample; -1: it is per call) and time per sample against the
 pixels (1: linear in the image's area)::
 
-    .venv/bin/python benchmarks/compare/scaling.py --output /tmp/scaling
-    .venv/bin/python benchmarks/compare/scaling.py --dry-run --output /tmp/scaling-toy
+    .venv/bin/python -m benchmarks.compare.scaling --output /tmp/scaling
+    .venv/bin/python -m benchmarks.compare.scaling --dry-run --output /tmp/scaling-toy
 """
 
 import argparse
@@ -35,8 +35,6 @@ from pathlib import Path
 
 import numpy as np
 
-if __package__ is None and str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's batchnet
 
 BATCH_SIZES = [2**power for power in range(11)]
 IMAGE_SIZES = [28, 56, 84, 112]
@@ -90,9 +88,10 @@ def timed(run, repeats, clock):
 
 def measure_point(sweep, batch_size, image_size, repeats, threads, min_samples):
     samples = batch_size * max(2, math.ceil(min_samples / batch_size))
-    command = [sys.executable, __file__, "--serve", str(batch_size), str(image_size), str(samples),
-               str(repeats), str(threads)]
-    result = subprocess.run(command, capture_output=True, text=True)
+    # the worker runs as a module from the repository root, as this script does
+    command = [sys.executable, "-m", "benchmarks.compare.scaling", "--serve", str(batch_size), str(image_size),
+               str(samples), str(repeats), str(threads)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
     if result.returncode != 0:
         raise RuntimeError(f"scaling: the worker for batch {batch_size}, image {image_size} failed:\n"
                            f"{result.stderr}")
