@@ -16,6 +16,8 @@ and tanh (marked ``writes_into``), take an optional ``out=`` array to write
 their result into.
 """
 
+import functools
+
 from backends import backend_for
 
 
@@ -111,14 +113,38 @@ ACTIVATIONS = {
 }
 
 
-def leaky_relu(x, slope=0.01):
-    """x where x > 0, else slope * x (``functools.partial(leaky_relu, slope=...)`` for another slope)."""
+LEAKY_RELU_SLOPE = 0.01  # the registry's leaky ReLU: PyTorch's and Keras's default negative slope
+
+
+def leaky_relu(x, slope=LEAKY_RELU_SLOPE):
+    """x where x > 0, else slope * x (:func:`leaky_relu_pair` for another slope)."""
     return backend_for(x).xp.where(x > 0, x, x * x.dtype.type(slope))
 
 
-def leaky_relu_prime(x, output, slope=0.01):
+def leaky_relu_prime(x, output, slope=LEAKY_RELU_SLOPE):
     """1 where x > 0, else slope (slope at x = 0, as relu_prime takes 0 there and PyTorch slope)."""
     return backend_for(x).xp.where(x > 0, x.dtype.type(1), x.dtype.type(slope))
+
+
+def leaky_relu_pair(slope):
+    """``(activation, activation_prime)`` of leaky ReLU with ``slope`` below zero.
+
+    The registry's own pair for the default slope; else partials of the same two
+    functions, which :func:`leaky_relu_slope` (and so ONNX export) can read back.
+    """
+    slope = float(slope)
+    if slope == LEAKY_RELU_SLOPE:
+        return leaky_relu, leaky_relu_prime
+    return functools.partial(leaky_relu, slope=slope), functools.partial(leaky_relu_prime, slope=slope)
+
+
+def leaky_relu_slope(activation):
+    """The slope of a leaky ReLU made here (the registry's or :func:`leaky_relu_pair`'s), else ``None``."""
+    if activation is leaky_relu:
+        return LEAKY_RELU_SLOPE
+    if isinstance(activation, functools.partial) and activation.func is leaky_relu and not activation.args:
+        return float(activation.keywords.get("slope", LEAKY_RELU_SLOPE))
+    return None
 
 
 def softplus(x):

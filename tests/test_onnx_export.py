@@ -13,14 +13,14 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
 from batchnet import models  # noqa: E402
-from batchnet.activations import ACTIVATIONS  # noqa: E402
+from batchnet.activations import ACTIVATIONS, leaky_relu_pair, leaky_relu_slope  # noqa: E402
 from batchnet.layers import (  # noqa: E402
     ActivationLayer, AveragePoolingLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer,
 )
+from batchnet.losses import mse, mse_prime  # noqa: E402
 from batchnet.network import NeuralNetwork  # noqa: E402
 from batchnet.onnx import export, load  # noqa: E402
 from batchnet.onnx.architecture import layer_class  # noqa: E402
-from batchnet.onnx.leaky_relu import leaky_relu_pair  # noqa: E402
 
 RTOL, ATOL = 1e-5, 1e-5
 
@@ -102,7 +102,7 @@ def test_round_trip_keeps_float64_and_leaky_relu_alpha(tmp_path):
     export(network, tmp_path / "model.onnx")
     loaded = load(tmp_path / "model.onnx")
     assert loaded.dtype == np.float64
-    assert loaded.layers[1].activation.leaky_relu_alpha == 0.25
+    assert leaky_relu_slope(loaded.layers[1].activation) == 0.25
     np.testing.assert_array_equal(loaded.predict(x), expected)
 
 
@@ -148,8 +148,36 @@ def test_dropout_exports_in_inference_form_and_loads_back(tmp_path):
                     reason="batchnet.layers has no BatchNormalizationLayer in this tree")
 def test_batch_normalization_exports_its_running_statistics(tmp_path):
     norm = layer_class("BatchNormalizationLayer")(momentum=0.9, epsilon=1e-3)
-    network = network_of(ConvolutionalLayer(4, (3, 3)), norm)
+    network = network_of(ConvolutionalLayer(4, (3, 3)), norm).use(mse, mse_prime)
     x = images()
     network.fit(x, np.zeros((5, 7, 6, 4), np.float32), epochs=1, learning_rate=0.01)  # running stats move
     path = check_runs_alike(network, x, tmp_path)
     np.testing.assert_array_equal(load(path).predict(x), network.predict(x))
+
+
+def test_the_batch_norm_model_trained_a_step_runs_in_onnxruntime_and_round_trips(tmp_path):
+    # trained once so that its running statistics and dropout's inference form are not trivial
+    network = models.cnn_bn()
+    rng = np.random.default_rng(5)
+    x = rng.random((16, 28, 28, 1), dtype=np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 16)]
+    network.fit(x, y, epochs=1, batch_size=8, learning_rate=1e-3, verbose=0)
+    path = check_runs_alike(network, x, tmp_path)
+    loaded = load(path)
+    assert [type(layer).__name__ for layer in loaded.layers] == [type(layer).__name__ for layer in network.layers]
+    np.testing.assert_array_equal(loaded.predict(x), network.predict(x))
+
+
+def test_the_default_leaky_relu_comes_back_as_the_registry_one(tmp_path):
+    # its alpha is a float32 0.0099999998 in the file: read as the registry's 0.01, save_model keeps it by name
+    from batchnet.activations import leaky_relu
+    from batchnet.saving import load_model, save_model
+
+    network = network_of(FCLayer(4), ActivationLayer(*ACTIVATIONS["leaky_relu"]), FCLayer(2))
+    x = images((3, 5))
+    check_runs_alike(network, x, tmp_path)
+    loaded = load(tmp_path / "model.onnx")
+    assert loaded.layers[1].activation is leaky_relu
+    loaded.use(mse, mse_prime)
+    save_model(loaded, tmp_path / "model.npz")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz").predict(x), network.predict(x))

@@ -17,9 +17,8 @@ import numpy as np
 
 import batchnet.layers
 from backends import backend_for
-from batchnet.activations import ACTIVATIONS
+from batchnet.activations import ACTIVATIONS, leaky_relu_pair, leaky_relu_slope
 from batchnet.network import NeuralNetwork
-from batchnet.onnx.leaky_relu import leaky_relu_alpha, leaky_relu_pair
 
 # constructor arguments read from (and given back to) each layer type, and its arrays
 LAYER_ARGUMENTS = {
@@ -28,7 +27,7 @@ LAYER_ARGUMENTS = {
     "MaxPoolingLayer": ("pool_shape", "stride", "padding"),
     "AveragePoolingLayer": ("pool_shape", "stride", "padding"),
     "FlattenLayer": (),
-    "ActivationLayer": (),  # the activation's name (and a leaky ReLU's alpha), see _activation_arguments
+    "ActivationLayer": (),  # the activation's name (and a leaky ReLU's slope as alpha), see _activation_arguments
     "DropoutLayer": ("rate",),
     "BatchNormalizationLayer": ("momentum", "epsilon"),
 }
@@ -85,15 +84,15 @@ def describe(network, where):
 
 
 def _activation_arguments(layer, index, where):
-    alpha = leaky_relu_alpha(layer.activation)
-    if alpha is not None:
-        return {"activation": "leaky_relu", "alpha": alpha}
+    slope = leaky_relu_slope(layer.activation)
+    if slope is not None:  # the registry's default slope or leaky_relu_pair(slope)'s
+        return {"activation": "leaky_relu", "alpha": slope}
     for name, (activation, _) in ACTIVATIONS.items():
         if activation is layer.activation:
             return {"activation": name}
     raise ValueError(
         f"{where}: layer {index} (ActivationLayer) uses {getattr(layer.activation, '__name__', layer.activation)}, "
-        f"which is not one of {sorted(ACTIVATIONS)} or a leaky ReLU"
+        f"which is not one of {sorted(ACTIVATIONS)} or a batchnet.activations.leaky_relu_pair(slope)"
     )
 
 

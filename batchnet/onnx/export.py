@@ -27,7 +27,7 @@ LAYOUT_KEY = "batchnet:input_layout"  # metadata: the layout of a 4-D input
 TO_NCHW, TO_NHWC = (0, 3, 1, 2), (0, 2, 3, 1)
 # batchnet activation name -> ONNX op
 ACTIVATION_OPS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "softmax": "Softmax",
-                  "leaky_relu": "LeakyRelu"}
+                  "leaky_relu": "LeakyRelu", "softplus": "Softplus"}
 
 
 def export(network, path):
@@ -84,7 +84,8 @@ class _GraphWriter:
 
     def constant(self, stem, values, dtype=None):
         name = self._name(stem)
-        array = np.ascontiguousarray(values, dtype=self.dtype if dtype is None else dtype)
+        # np.array, not ascontiguousarray: that makes a scalar 1-D, and Dropout's ratio must be a scalar
+        array = np.array(values, dtype=self.dtype if dtype is None else dtype, order="C")
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
         return name
 
@@ -147,7 +148,8 @@ class _GraphWriter:
 
     def _DropoutLayer(self, arguments, arrays):
         # the inference form: training_mode left out (false), so Dropout passes its input through
-        self.node("Dropout", [self.constant("ratio", arguments["rate"])])
+        # as a double (ONNX lets the ratio's type differ from the data's): the rate comes back exactly
+        self.node("Dropout", [self.constant("ratio", arguments["rate"], dtype=np.float64)])
 
     def _BatchNormalizationLayer(self, arguments, arrays):
         self.to_layout("NCHW")  # the channel axis is 1 in ONNX; a (N, features) input has it there already

@@ -6,9 +6,10 @@ returns how many nodes it used: MatMul takes a following Add as its bias.
 
 import numpy as np
 
+from batchnet.activations import LEAKY_RELU_SLOPE
 from batchnet.onnx.ops import TO_NCHW, TO_NHWC, add_window_layer, window_geometry
 
-ELEMENTWISE = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+ELEMENTWISE = {"Relu": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "Softplus": "softplus"}
 
 
 def conv(flow, node, rest):
@@ -96,7 +97,11 @@ def elementwise(flow, node, rest):
 
 def leaky_relu(flow, node, rest):
     values = flow.attributes(node, {"alpha"})
-    flow.add("ActivationLayer", {"activation": "leaky_relu", "alpha": float(values.get("alpha", 0.01))})
+    alpha = float(values.get("alpha", LEAKY_RELU_SLOPE))
+    if np.float32(alpha) == np.float32(LEAKY_RELU_SLOPE):
+        # ONNX keeps alpha as a float32: 0.01 comes back as 0.0099999998, and is the registry's leaky ReLU
+        alpha = LEAKY_RELU_SLOPE
+    flow.add("ActivationLayer", {"activation": "leaky_relu", "alpha": alpha})
     return 1
 
 
@@ -152,7 +157,7 @@ def transpose(flow, node, rest):
 
 def dropout(flow, node, rest):
     values = flow.attributes(node, {"ratio", "seed", "is_test"})
-    ratio = flow.constant(node, 1, "the ratio", required=False)
+    ratio = flow.constant(node, 1, "the ratio", required=False, own_type=True)
     training = flow.constant(node, 2, "training_mode", required=False)
     if training is not None and bool(training):
         flow.fail("training_mode=true; batchnet reads Dropout in its inference form")
@@ -192,7 +197,8 @@ def identity(flow, node, rest):
 
 OPS = {
     "Conv": conv, "MaxPool": max_pool, "AveragePool": average_pool, "Gemm": gemm, "MatMul": mat_mul,
-    "Relu": elementwise, "Tanh": elementwise, "Sigmoid": elementwise, "LeakyRelu": leaky_relu,
+    "Relu": elementwise, "Tanh": elementwise, "Sigmoid": elementwise, "Softplus": elementwise,
+    "LeakyRelu": leaky_relu,
     "Softmax": softmax, "Flatten": flatten, "Reshape": reshape, "Transpose": transpose,
     "Dropout": dropout, "BatchNormalization": batch_normalization, "Identity": identity,
 }

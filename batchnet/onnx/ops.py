@@ -46,8 +46,12 @@ class Flow:
     def attributes(self, node, allowed):
         return attributes(self.where, node, allowed)
 
-    def constant(self, node, position, what, required=True):
-        """The array given as ``node``'s input ``position``; it must be a constant (an initializer)."""
+    def constant(self, node, position, what, required=True, own_type=False):
+        """The array given as ``node``'s input ``position``; it must be a constant (an initializer).
+
+        Floats must be in the graph's type, unless ONNX gives the input a type of its own
+        (``own_type``: Dropout's ratio).
+        """
         if position >= len(node.input) or not node.input[position]:
             if required:
                 self.fail(f"needs {what} as input {position}")
@@ -55,7 +59,7 @@ class Flow:
         array = self.constants.get(node.input[position])
         if array is None:
             self.fail(f"{what} ({node.input[position]!r}) must be a constant; batchnet loads fixed weights")
-        if array.dtype.kind == "f" and array.dtype != self.dtype:
+        if array.dtype.kind == "f" and array.dtype != self.dtype and not own_type:
             self.fail(f"{what} is {array.dtype}, the graph's input is {self.dtype}")
         return array
 
