@@ -37,5 +37,6 @@ def run(args):
         raise CommandError(str(error)) from None
     except OSError as error:
         raise CommandError(f"cannot write {args.output} ({error.strerror or error})") from None
-    print(f"exported {args.model} to {args.output} ({len(network.layers)} layers, NHWC input "
-          f"{(None, *network.sample_shape)})")
+    sizes = ", ".join(map(str, network.sample_shape))
+    # N: the graph's batch size is symbolic, as it is declared in the file
+    print(f"exported {args.model} to {args.output} ({len(network.layers)} layers, input (N, {sizes}))")
