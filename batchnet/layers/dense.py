@@ -39,8 +39,12 @@ class FCLayer(ParametricLayer):
     def backward(self, output_error, need_input_error=True):
         # dE/dW = x^T g, dE/db = sum_n g, dE/dx = g W^T
         self._check_output_error(output_error)
+        inputs_t = self._flat_input.T
+        # at batch 1 the inner dimension is 1, where NumPy's matmul leaves BLAS for a slow loop
+        # (97 us for 784x100, dot 18 us); from batch 2 up matmul is the faster (0.7-0.93x dot's time)
+        weights_gradient = self.xp.dot(inputs_t, output_error) if len(output_error) == 1 else inputs_t @ output_error
         self.gradients = {
-            "weights": self._flat_input.T @ output_error,
+            "weights": weights_gradient,
             "bias": output_error.sum(axis=0),
         }
         if not need_input_error:
