@@ -119,3 +119,22 @@ def test_batch_one_dry_run_compares_every_network_and_profiles():
     assert [row[0] for row in rows] == ["A", "B", "C"]
     assert all(float(value) > 0 for row in rows for value in row[2:])
     assert "cProfile of fit(batch_size=1) on A" in output and "tottime" in output
+
+
+def test_accuracy_augmentation_is_a_shift_then_a_mirror_of_each_image():
+    # against a direct definition, image by image: the shifts and mirrors drawn from the same generator
+    augment = load("accuracy_bn")
+    images = np.random.default_rng(0).random((6, 7, 5, 2), dtype=np.float32)
+    out = augment.shifted_and_mirrored(images, np.random.default_rng(1), mirror=True)
+    rng = np.random.default_rng(1)
+    rows, cols = rng.integers(0, 2 * augment.SHIFT + 1, (2, len(images)))
+    flips = rng.random(len(images)) < 0.5
+    assert 0 < flips.sum() < len(images)
+    for image, got, row, col, flip in zip(images, out, rows, cols, flips):
+        expected = np.zeros_like(image)
+        for i in range(image.shape[0]):
+            for j in range(image.shape[1]):
+                source_i, source_j = i + row - augment.SHIFT, j + col - augment.SHIFT
+                if 0 <= source_i < image.shape[0] and 0 <= source_j < image.shape[1]:
+                    expected[i, j] = image[source_i, source_j]
+        np.testing.assert_array_equal(got, expected[:, ::-1] if flip else expected)

@@ -3,7 +3,10 @@
 The net: Conv(32, 3x3, pad 1) - BN - relu - MaxPool 2 - Dropout 0.25 -
 Conv(64, 3x3, pad 1) - BN - relu - MaxPool 2 - Dropout 0.25 - FC128 - BN -
 relu - Dropout 0.5 - FC10, softmax cross-entropy; Adam (lr 1e-3), batch 128,
-a cosine schedule over the epochs (default 15), no augmentation. Both
+a cosine schedule over the epochs (default 15), no augmentation unless
+``--augment`` (each epoch, every training image shifted by up to 2 pixels
+each way, zero-filled, and, for Fashion-MNIST only, mirrored left-right with
+probability 1/2; drawn by NumPy from the seed, the same for both libraries). Both
 libraries get the same settings and seed (each draws its own initial weights
 and batch order from it: the same seed is not the same numbers across
 libraries). Batch norm's momentum is Keras's 0.9, PyTorch's ``momentum=0.1``.
@@ -26,8 +29,10 @@ import numpy as np
 
 DATA_DIRS = {
     "fashion-mnist": Path("/usr/share/datasets/fashion-mnist"),
-    "mnist": Path("/work/shared/data/mnist"),
+    # the project's copy, beside the repository
+    "mnist": Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist",
 }
+SHIFT = 2  # --augment: the largest shift, in pixels
 LEARNING_RATE = 1e-3
 BATCH_SIZE = 128
 
@@ -52,26 +57,51 @@ def load(dataset):
             x_test[..., None] * scale, y_test.astype(np.int64))
 
 
-def run_batchnet(data, epochs, seed, threads, report):
+def shifted_and_mirrored(images, rng, mirror):
+    """Each NHWC image shifted by up to SHIFT pixels each way (zero-filled); mirrored left-right at random."""
+    count, height, width, _ = images.shape
+    padded = np.pad(images, ((0, 0), (SHIFT, SHIFT), (SHIFT, SHIFT), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (height, width), axis=(1, 2))
+    rows, cols = rng.integers(0, 2 * SHIFT + 1, (2, count))
+    out = windows[np.arange(count), rows, cols].transpose(0, 2, 3, 1)  # (N, C, H, W) windows back to NHWC
+    if mirror:
+        flip = rng.random(count) < 0.5
+        out[flip] = out[flip, :, ::-1]
+    return np.ascontiguousarray(out)
+
+
+def epochs_of_images(x_train, epochs, seed, augment, mirror):
+    """The training images of each epoch: the same every epoch, or freshly shifted and mirrored."""
+    rng = np.random.default_rng(seed)
+    for _ in range(epochs):
+        yield shifted_and_mirrored(x_train, rng, mirror) if augment else x_train
+
+
+def cosine_rate(epoch, epochs):
+    """The learning rate of 0-based ``epoch`` under cosine annealing to 0 over ``epochs``."""
+    return LEARNING_RATE * (1 + np.cos(np.pi * epoch / epochs)) / 2
+
+
+def run_batchnet(data, epochs, seed, threads, report, augment=False, mirror=False):
     from batchnet.models import cnn_bn
-    from batchnet.training.callbacks import Callback
-    from batchnet.training.schedules import CosineAnnealing
+    from batchnet.optimizers import Adam
 
     x_train, y_train, x_test, y_test = data
     targets = np.eye(10, dtype=np.float32)[y_train]
-
-    class TestAccuracy(Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            predicted = self.network.predict(x_test, threads=threads).argmax(axis=1)
-            report(epoch, logs["loss"], float(np.mean(predicted == y_test)))
-
     network = cnn_bn()
-    network.fit(x_train, targets, epochs=epochs, learning_rate=LEARNING_RATE, batch_size=BATCH_SIZE,
-                optimizer="adam", seed=seed, threads=threads, verbose=0,
-                callbacks=[CosineAnnealing(epochs), TestAccuracy()])
+    # one fit per epoch, so that each can get its own augmented images; one Adam throughout,
+    # its rate set as CosineAnnealing(epochs) would
+    adam = Adam(LEARNING_RATE)
+    images = epochs_of_images(x_train, epochs, seed, augment, mirror)
+    for epoch, x in enumerate(images):
+        adam.learning_rate = cosine_rate(epoch, epochs)
+        network.fit(x, targets, epochs=1, learning_rate=None, batch_size=BATCH_SIZE,
+                              optimizer=adam, seed=seed + epoch, threads=threads, verbose=0)
+        predicted = network.predict(x_test, threads=threads).argmax(axis=1)
+        report(epoch + 1, network.history["loss"][-1], float(np.mean(predicted == y_test)))
 
 
-def run_torch(data, epochs, seed, threads, report):
+def run_torch(data, epochs, seed, threads, report, augment=False, mirror=False):
     import torch
     from torch import nn
 
@@ -79,7 +109,7 @@ def run_torch(data, epochs, seed, threads, report):
     torch.set_num_threads(threads)
     x_train, y_train, x_test, y_test = data
     # NCHW, PyTorch's layout
-    x_train = torch.from_numpy(np.ascontiguousarray(x_train.transpose(0, 3, 1, 2)))
+    images = epochs_of_images(x_train, epochs, seed, augment, mirror)
     x_test = torch.from_numpy(np.ascontiguousarray(x_test.transpose(0, 3, 1, 2)))
     y_train, y_test = torch.from_numpy(y_train), torch.from_numpy(y_test)
     model = nn.Sequential(
@@ -94,7 +124,8 @@ def run_torch(data, epochs, seed, threads, report):
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     loss_function = nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(seed)
-    for epoch in range(1, epochs + 1):
+    for epoch, x in enumerate(images, start=1):
+        x_train = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
         total = 0.0
@@ -119,6 +150,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--augment", action="store_true",
+                        help="shift each training image by up to 2 pixels each epoch (and mirror Fashion-MNIST's)")
     args = parser.parse_args()
     data = load(args.dataset)
     started = time.perf_counter()
@@ -128,9 +161,12 @@ def main():
               f"test accuracy {accuracy:.4f}, {time.perf_counter() - started:.0f} s", flush=True)
 
     print(f"{args.library} cnn_bn on {args.dataset}: {args.epochs} epochs, adam lr {LEARNING_RATE}, "
-          f"cosine, batch {BATCH_SIZE}, seed {args.seed}, {args.threads} thread(s)", flush=True)
+          f"cosine, batch {BATCH_SIZE}, seed {args.seed}, {args.threads} thread(s), "
+          f"{'shifts' + (' and mirrors' if args.dataset == 'fashion-mnist' else '') if args.augment else 'no augmentation'}",
+          flush=True)
     runner = run_batchnet if args.library == "batchnet" else run_torch
-    runner(data, args.epochs, args.seed, args.threads, report)
+    # digits are not mirror-symmetric; clothes are, left to right
+    runner(data, args.epochs, args.seed, args.threads, report, args.augment, args.dataset == "fashion-mnist")
 
 
 if __name__ == "__main__":
