@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled CPU kernels for the NumPy backend: im2col, col2im, max and average pooling, relu backward.
+"""Compiled CPU kernels for the NumPy backend: im2col, col2im, max and average pooling, relu backward, batch norm.
 
 Each walks the NHWC arrays once with the channel axis innermost (contiguous)
 and treats the padding by bounds checks, so no padded copy of the input is
@@ -14,7 +14,8 @@ so these checks are what keeps a wrong shape from writing out of bounds.
 
 One extension module, three files: this one holds the shared geometry and
 relu_backward; ``_conv_kernels.pxi`` im2col and col2im; ``_pool_kernels.pxi``
-max and average pooling and their backward passes.
+max and average pooling and their backward passes; ``_norm_kernels.pxi``
+batch normalization's training passes.
 """
 
 from libc.stdlib cimport free, malloc
@@ -102,3 +103,4 @@ def relu_backward(const floating[::1] inputs, const floating[::1] output_error,
 # module (one import, one build) while each family reads in a file of its own.
 include "_conv_kernels.pxi"
 include "_pool_kernels.pxi"
+include "_norm_kernels.pxi"

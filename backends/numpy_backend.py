@@ -77,7 +77,7 @@ class NumpyBackend(Backend):
         if self.use_extension:
             return dict.fromkeys(
                 ("im2col", "col2im", "max_pool", "max_pool_backward", "avg_pool", "avg_pool_backward",
-                 "relu_backward"), "cython"
+                 "relu_backward", "batch_norm_forward", "batch_norm_backward"), "cython"
             )
         return {
             "im2col": "numpy (strided slice copy)",
@@ -87,6 +87,8 @@ class NumpyBackend(Backend):
             "avg_pool": "numpy (sum of strided slices)",
             "avg_pool_backward": "numpy (strided slice-add)",
             "relu_backward": "numpy (boolean mask times the error)",
+            "batch_norm_forward": "numpy (one operation per pass)",
+            "batch_norm_backward": "numpy (one operation per pass)",
         }
 
     def im2col(self, images, kernel_shape, stride, padding, out=None):
@@ -186,6 +188,27 @@ class NumpyBackend(Backend):
             input_error.reshape(-1),
         )
         return input_error
+
+    def batch_norm_forward(self, rows, gamma, beta, epsilon, normalized, output):
+        if not self._compiled_for(rows, gamma, beta, normalized, output):
+            return super().batch_norm_forward(rows, gamma, beta, epsilon, normalized, output)
+        mean, variance, inverse_std = (np.empty(rows.shape[1], dtype=rows.dtype) for _ in range(3))
+        _compiled.batch_norm_forward(rows, gamma, beta, float(epsilon), normalized, output, mean, variance, inverse_std)
+        return mean, variance, inverse_std
+
+    def batch_norm_backward(self, errors, normalized, scale, input_error=None):
+        arrays = (errors, normalized, scale) + (() if input_error is None else (input_error,))
+        if not self._compiled_for(*arrays):
+            return super().batch_norm_backward(errors, normalized, scale, input_error)
+        gamma_gradient, beta_gradient = (np.empty(errors.shape[1], dtype=errors.dtype) for _ in range(2))
+        _compiled.batch_norm_backward(errors, normalized, scale, gamma_gradient, beta_gradient, input_error)
+        return gamma_gradient, beta_gradient
+
+    def _compiled_for(self, *arrays):
+        """Whether the compiled kernels take these arrays: built, one float dtype, C-contiguous."""
+        dtype = arrays[0].dtype
+        return (self.use_extension and dtype in (np.float32, np.float64)
+                and all(array.dtype == dtype and array.flags.c_contiguous for array in arrays))
 
     def avg_pool(self, images, pool_shape, stride, padding):
         kh, kw = pool_shape
