@@ -30,7 +30,7 @@ class FCLayer(ParametricLayer):
         self.output_size = output_size
 
     def parameter_shapes(self, sample_shape=None):
-        # a declared input size stands; an input that disagrees is refused by _check_input
+        # a declared input size stands; an input that disagrees is refused by check_declared_input
         features = self.input_size
         if features is None and sample_shape is not None:
             features = math.prod(sample_shape)
