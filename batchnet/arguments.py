@@ -2,9 +2,14 @@
 
 Shared so that each refuses the same things with the same words: floats,
 bools and negative numbers are never counts, while NumPy's integers are; a
-batch is a float array ``(N, ...)`` with N > 0 and finite values; targets
-are numbers, one row per sample. Each error names the method it came from
-(``where``), what was expected and what came.
+batch is a float array ``(N, ...)`` with N > 0 and finite values (or an
+integer one holding only 0 and 1, such as Aflak's XOR inputs, which needs no
+scaling); targets are numbers, one row per sample. Each error names the
+method it came from (``where``), what was expected and what came.
+
+Targets are matched to the network's output batch by batch
+(:func:`targets_like`): the output's shape, or that shape with extra axes of
+size 1 (Aflak's ``(N, 1, 1)`` XOR targets for an ``(N, 1)`` output).
 """
 
 import numbers
@@ -50,7 +55,12 @@ def to_host(array):
 
 
 def is_one_hot(y):
-    """Whether ``y`` is ``(N, classes)`` with classes >= 2 and a single 1 in every row, 0 elsewhere."""
+    """Whether ``y`` is ``(N, classes)`` with classes >= 2 and a single 1 in every row, 0 elsewhere.
+
+    Axes of size 1 besides the sample axis do not count: ``(N, 1, classes)``
+    is one-hot too, as :func:`targets_like` gives it to an ``(N, classes)`` output.
+    """
+    y = y.reshape(len(y), *(size for size in y.shape[1:] if size != 1))
     if y.ndim != 2 or y.shape[1] < 2:
         return False
     return bool(((y == 0) | (y == 1)).all() and (y.sum(axis=1) == 1).all())
@@ -63,10 +73,12 @@ def check_inputs(x, sample_shape, where):
     (None before any): an array of exactly that shape is one sample, not a batch.
     """
     x = to_host(x)
-    if x.dtype.kind != "f":
+    # 0/1 integers need no scaling, so they are taken; any other integers are
+    # most likely unscaled pixels, which would saturate the first layer
+    if x.dtype.kind != "f" and not (x.dtype.kind in "iub" and ((x == 0) | (x == 1)).all()):
         raise TypeError(
             f"NeuralNetwork.{where}: expected float inputs, got dtype {x.dtype} "
-            "(scale integer images first, e.g. x / 255)"
+            "(scale integer images first, e.g. x / 255; integer inputs of only 0 and 1 are taken as they are)"
         )
     sample = sample_shape
     if sample is not None and 1 <= x.ndim <= len(sample) and x.shape in (sample, sample[:-1]):
@@ -101,6 +113,35 @@ def check_data(x, y, loss, sample_shape, where):
             f"got shape {y.shape}; encode labels with batchnet.one_hot"
         )
     return x, y
+
+
+def targets_like(y_batch, output):
+    """``y_batch`` shaped as the network's ``output`` where the rule allows, else unchanged.
+
+    The rule: targets whose sample shape is the output's sample shape with
+    extra axes of size 1 are reshaped to the output's (``(N, 1, 1)`` for
+    ``(N, 1)``, ``(N, 1, 10)`` or ``(N, 10, 1)`` for ``(N, 10)``). Nothing else is
+    reshaped: no axis of another size is dropped, none is added (``(N,)``
+    labels for an ``(N, 1)`` output stay ``(N,)``), and the order of the sizes
+    stays. Targets the rule does not fit go to the loss as they are, and
+    batchnet's losses refuse any shape but the output's, naming both.
+    """
+    if y_batch.shape == output.shape or not _drops_to(y_batch.shape[1:], output.shape[1:]):
+        return y_batch
+    return y_batch.reshape(output.shape)
+
+
+def _drops_to(shape, target):
+    """Whether removing some axes of size 1 from ``shape`` leaves ``target``."""
+    if len(shape) <= len(target):
+        return False
+    matched = 0
+    for size in shape:
+        if matched < len(target) and size == target[matched]:
+            matched += 1
+        elif size != 1:
+            return False
+    return matched == len(target)
 
 
 def split_validation(x, y, fraction, rng):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from batchnet import ConvolutionalLayer, FCLayer, FlattenLayer, NeuralNetwork, mse, mse_prime, one_hot
+from batchnet.arguments import targets_like
 
 
 @pytest.fixture
@@ -165,3 +166,88 @@ def test_predict_on_one_sample_says_to_make_it_a_batch(images, labels):
                                              r"expected a batch \(N, 6, 6, 1\); for one sample pass x\[None\]"):
             net.predict(one)
     assert net.predict(images[0][None]).shape == (1, 3)
+
+
+# -- targets with extra axes of size 1 (Aflak's (N, 1, 1) XOR targets) and 0/1 integer inputs ------------
+
+
+def aflak_mse(y_true, y_pred):
+    # Aflak's losses.py: NumPy broadcasting would make (N, 1, 1) - (N, 1) an (N, N, 1) difference
+    return np.mean(np.power(y_true - y_pred, 2))
+
+
+def aflak_mse_prime(y_true, y_pred):
+    return 2 * (y_pred - y_true) / y_true.size
+
+
+def trained_net(x, y, loss=mse, loss_prime=mse_prime, outputs=1):
+    net = NeuralNetwork().add(FCLayer(outputs)).use(loss, loss_prime)
+    net.fit(x, y, epochs=3, learning_rate=0.1, batch_size=3, seed=4, verbose=0)
+    return net
+
+
+@pytest.mark.parametrize("loss", [(mse, mse_prime), (aflak_mse, aflak_mse_prime)],
+                         ids=["batchnet's mse", "Aflak's mse"])
+def test_targets_with_extra_axes_of_size_one_train_as_the_outputs_shape_does(loss):
+    rng = np.random.default_rng(3)
+    x, y = rng.random((7, 2)).astype(np.float32), rng.random((7, 1)).astype(np.float32)
+    expected = trained_net(x, y, *loss)
+    for shape in [(7, 1, 1), (7, 1, 1, 1)]:
+        net = trained_net(x, y.reshape(shape), *loss)
+        np.testing.assert_array_equal(net.layers[0].weights, expected.layers[0].weights)
+        np.testing.assert_array_equal(net.history.history["loss"], expected.history.history["loss"])
+
+
+@pytest.mark.parametrize("shape", [(6, 1, 3), (6, 3, 1)])
+def test_one_hot_targets_with_an_axis_of_size_one_count_as_classification(shape):
+    x = np.random.default_rng(2).random((6, 4)).astype(np.float32)
+    y = one_hot(np.array([0, 1, 2, 0, 1, 2]), 3)
+    net = trained_net(x, y.reshape(shape), outputs=3)
+    assert "accuracy" in net.history.history
+    assert set(net.evaluate(x, y.reshape(shape))) == {"loss", "accuracy"}
+    assert net.evaluate(x, y.reshape(shape)) == net.evaluate(x, y)
+
+
+@pytest.mark.parametrize("shape, message", [
+    ((4, 2), r"got \(4, 2\)"),
+    ((4, 3, 1), r"got \(4, 3, 1\)"),
+    ((4,), r"got \(4,\)"),
+], ids=["another width", "an extra axis of size 3", "no feature axis"])
+def test_targets_the_rule_does_not_fit_are_refused_naming_both_shapes(shape, message):
+    x = np.zeros((4, 2), np.float32)
+    net = NeuralNetwork().add(FCLayer(1)).use(mse, mse_prime)
+    expected = r"mse: expected targets of shape \(4, 1\) like the network output, "
+    with pytest.raises(ValueError, match=expected + message):
+        fit_quietly(net, x, np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("shape, output, reshaped", [
+    ((1, 1), (1,), True),
+    ((1, 10), (10,), True),
+    ((10, 1), (10,), True),
+    ((1, 3, 1), (3, 1), True),
+    ((1, 3), (3, 1), False),
+    ((3,), (3, 1), False),
+    ((3, 1), (3, 1), False),
+    ((2, 1), (1,), False),
+    ((4, 5), (5, 4), False),
+])
+def test_the_targets_rule_drops_axes_of_size_one_only_keeping_the_order(shape, output, reshaped):
+    targets = np.arange(2 * np.prod(shape)).reshape(2, *shape)
+    matched = targets_like(targets, np.zeros((2, *output)))
+    assert matched.shape == ((2, *output) if reshaped else targets.shape)
+    np.testing.assert_array_equal(matched.ravel(), targets.ravel())
+
+
+def test_integer_inputs_of_only_zeros_and_ones_train_as_their_floats_do():
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    y = np.array([[0], [1], [1], [0]], np.float32)
+    as_floats = trained_net(x.astype(np.float32), y)
+    np.testing.assert_array_equal(trained_net(x, y).layers[0].weights, as_floats.layers[0].weights)
+    np.testing.assert_array_equal(as_floats.predict(x), as_floats.predict(x.astype(np.float32)))
+
+
+def test_integer_inputs_with_other_values_are_refused_as_unscaled_pixels():
+    with pytest.raises(TypeError, match=r"NeuralNetwork.predict: expected float inputs, got dtype int64 \(scale "
+                                        r"integer images first, e.g. x / 255; integer inputs of only 0 and 1"):
+        dense_net().predict(np.array([[0, 2, 1]]))

@@ -58,3 +58,87 @@ def test_relu_backward_passes_the_error_where_the_input_is_positive(backend, siz
 def test_activation_layer_rejects_non_functions():
     with pytest.raises(TypeError, match=r"ActivationLayer: expected two functions \(activation, activation_prime\)"):
         ActivationLayer(tanh, 2)
+
+
+# -- one-argument primes, as Omar Aflak's activations.py writes tanh_prime(x) ---------------------------
+
+def aflak_tanh(x):
+    return np.tanh(x)
+
+
+def aflak_tanh_prime(x):
+    return 1 - np.tanh(x) ** 2
+
+
+def test_a_one_argument_prime_gives_the_input_error_of_batchnets_two_argument_one():
+    x = standard_normal((3, 5), seed=5)
+    error = standard_normal((3, 5), seed=6)
+    aflak = ActivationLayer(aflak_tanh, aflak_tanh_prime)
+    batchnet_form = ActivationLayer(tanh, batched_activations.tanh_prime)
+    aflak.forward_propagation(x)
+    batchnet_form.forward_propagation(x)
+    np.testing.assert_allclose(aflak.backward(error), batchnet_form.backward(error), rtol=1e-12)
+
+
+def test_a_one_argument_prime_matches_finite_differences(backend):
+    layer = ActivationLayer(lambda x: backend.xp.tanh(x), lambda x: 1 - backend.xp.tanh(x) ** 2)
+    assert_layer_gradients_match_differences(layer, backend, 2 * standard_normal((3, 6), seed=4))
+
+
+def test_the_primes_signature_is_read_once_when_the_layer_is_made(monkeypatch):
+    import inspect
+
+    layer = ActivationLayer(aflak_tanh, aflak_tanh_prime)
+
+    def no_signature(function):
+        raise AssertionError("inspect.signature called after construction")
+
+    monkeypatch.setattr(inspect, "signature", no_signature)
+    x = standard_normal((2, 3), seed=1)
+    layer.forward_propagation(x)
+    layer.backward(np.ones_like(x))
+
+
+@pytest.mark.parametrize("prime, arguments", [
+    (lambda x, output: np.full_like(x, 2), 2),
+    (lambda x, output=None: np.full_like(x, 1 if output is None else 2), 2),
+    (lambda *arrays: np.full_like(arrays[0], len(arrays)), 2),
+    (lambda x: np.full_like(x, 1), 1),
+], ids=["(x, output)", "(x, output=None)", "(*arrays)", "(x)"])
+def test_a_prime_gets_the_output_whenever_it_can_take_it(prime, arguments):
+    layer = ActivationLayer(tanh, prime)
+    x = standard_normal((2, 3), seed=1)
+    layer.forward_propagation(x)
+    # with an error of ones the input error is the prime itself: here, how many arguments it was given
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), np.full_like(x, arguments))
+
+
+def test_a_ufunc_of_one_input_is_called_with_the_input_alone():
+    layer = ActivationLayer(tanh, np.cos)
+    x = standard_normal((2, 3), seed=1)
+    layer.forward_propagation(x)
+    np.testing.assert_array_equal(layer.backward(np.ones_like(x)), np.cos(x))
+
+
+def test_a_prime_that_takes_neither_form_is_refused_when_the_layer_is_made():
+    def prime():
+        return 0
+
+    with pytest.raises(TypeError, match=r"ActivationLayer: activation_prime prime must take \(x, output\), as "
+                                        r"batchnet's primes do, or \(x\), as Aflak's tanh_prime\(x\) does; "
+                                        r"it has signature \(\)"):
+        ActivationLayer(tanh, prime)
+
+
+def test_a_prime_of_three_arguments_not_marked_as_a_vector_jacobian_product_is_told_to_be():
+    with pytest.raises(TypeError, match=r"it has signature \(x, output, error\) \(one that takes the output error "
+                                        r"too and returns dE/dx must be marked with "
+                                        r"batchnet.activations.vector_jacobian_product\)"):
+        ActivationLayer(tanh, lambda x, output, error: error)
+
+
+def test_a_vector_jacobian_product_that_cannot_take_the_error_is_refused():
+    prime = batched_activations.vector_jacobian_product(lambda x, output: output)
+    with pytest.raises(TypeError, match=r"must take \(x, output, output_error\), as it is marked "
+                                        r"vector_jacobian_product; it has signature \(x, output\)"):
+        ActivationLayer(tanh, prime)

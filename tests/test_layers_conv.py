@@ -111,3 +111,31 @@ def test_predict_with_a_different_channel_count_names_the_conv_layer():
     net = small_conv_net().fit(images, one_hot(np.array([0, 1, 2, 1]), 3), epochs=1, learning_rate=0.1, verbose=0)
     with pytest.raises(ValueError, match=r"ConvolutionalLayer: .*C=1, got \(2, 6, 6, 2\)"):
         net.predict(np.zeros((2, 6, 6, 2), np.float32))
+
+
+def test_hand_set_weights_in_pytorchs_layout_are_refused_naming_both_layouts():
+    layer = ConvolutionalLayer(5, (3, 3))
+    layer.weights, layer.bias = np.zeros((5, 1, 3, 3), np.float32), np.zeros(5, np.float32)  # (F, C, KH, KW)
+    with pytest.raises(ValueError, match=r"^ConvolutionalLayer: expected weights of shape \(3, 3, 1, 5\) for input "
+                                         r"samples of shape \(8, 8, 1\), got \(5, 1, 3, 3\), which looks like "
+                                         r"PyTorch's \(F, C, KH, KW\) layout: batchnet wants \(KH, KW, C, F\)"):
+        layer.forward_propagation(np.zeros((2, 8, 8, 1), np.float32))
+
+
+def test_the_pytorch_layout_weights_transposed_as_the_error_says_give_pytorchs_convolution():
+    rng = np.random.default_rng(3)
+    torch_weights = rng.standard_normal((2, 3, 3, 3))  # (F, C, KH, KW)
+    x = rng.standard_normal((1, 5, 5, 3))
+    layer = ConvolutionalLayer(2, (3, 3), dtype="float64")
+    layer.weights, layer.bias = torch_weights.transpose(2, 3, 1, 0), np.zeros(2)
+    output = layer.forward_propagation(x)
+    # cross-correlation as PyTorch computes it, written out for output pixel (1, 2) of filter 1
+    assert np.isclose(output[0, 1, 2, 1], np.sum(torch_weights[1] * x[0, 1:4, 2:5, :].transpose(2, 0, 1)))
+
+
+def test_a_hand_set_bias_of_another_filter_count_is_refused_naming_the_bias():
+    layer = ConvolutionalLayer(4, (3, 3))
+    layer.forward_propagation(np.zeros((1, 6, 6, 2), np.float32))
+    layer.bias = np.zeros(5, np.float32)
+    with pytest.raises(ValueError, match=r"ConvolutionalLayer: expected bias of shape \(4,\), got \(5,\)"):
+        layer.forward_propagation(np.zeros((1, 6, 6, 2), np.float32))

@@ -1,5 +1,7 @@
 """Activation layer: applies ``activation`` element-wise (softmax: row-wise)."""
 
+import inspect
+
 from batchnet.layers.base import Layer
 
 
@@ -14,6 +16,12 @@ class ActivationLayer(Layer):
     ``prime(x, output) * output_error`` in one buffer; an activation marked
     ``writes_into`` (relu, tanh) takes ``out=`` too. With ``reuse_buffers``
     those buffers are kept from step to step.
+
+    A one-argument ``activation_prime(x)``, as Omar Aflak's tutorial writes
+    ``tanh_prime``, is taken too: it is called ``activation_prime(x)``. Which
+    form a function has is read once, here, from its signature: one that can
+    be called with ``(x, output)`` gets both, one that takes only ``(x)`` gets
+    ``x``, and one that can be called with neither is refused.
     """
 
     def __init__(self, activation, activation_prime):
@@ -25,6 +33,7 @@ class ActivationLayer(Layer):
             )
         self.activation = activation
         self.activation_prime = activation_prime
+        self._prime_takes_output = _takes_output(activation_prime)
 
     def forward(self, input_data):
         if getattr(self.activation, "writes_into", False):
@@ -40,7 +49,48 @@ class ActivationLayer(Layer):
         if fused is not None:
             input_error = self._buffer("input_error", output_error.shape, output_error.dtype)
             return fused(self.input, self.output, output_error, out=input_error)
-        return self.activation_prime(self.input, self.output) * output_error
+        if self._prime_takes_output:
+            return self.activation_prime(self.input, self.output) * output_error
+        return self.activation_prime(self.input) * output_error
 
     def extra_repr(self):
         return f"{getattr(self.activation, '__name__', self.activation)}"
+
+
+def _takes_output(prime):
+    """Whether ``prime`` is called ``(x, output)`` (True) or ``(x)`` (False); a TypeError if neither.
+
+    A prime marked as a vector-Jacobian product is called
+    ``(x, output, output_error)`` and must take that. A callable whose
+    signature cannot be read (some built-ins) is called ``(x, output)``, the
+    batchnet form; a NumPy ufunc says how many inputs it takes.
+    """
+    vector_jacobian = getattr(prime, "vector_jacobian_product", False)
+    inputs = getattr(prime, "nin", None)  # NumPy and CuPy ufuncs have no readable signature
+    if isinstance(inputs, int) and not vector_jacobian:
+        if inputs in (1, 2):
+            return inputs == 2
+        return _refuse(prime, f"a ufunc of {inputs} inputs")
+    try:
+        signature = inspect.signature(prime)
+    except (TypeError, ValueError):
+        return True
+    forms = [("x", "output", "output_error")] if vector_jacobian else [("x", "output"), ("x",)]
+    for form in forms:
+        try:
+            signature.bind(*form)
+        except TypeError:
+            continue
+        return len(form) > 1
+    return _refuse(prime, f"signature {signature}")
+
+
+def _refuse(prime, what):
+    name = getattr(prime, "__name__", repr(prime))
+    if getattr(prime, "vector_jacobian_product", False):
+        expected = "(x, output, output_error), as it is marked vector_jacobian_product"
+    else:
+        expected = "(x, output), as batchnet's primes do, or (x), as Aflak's tanh_prime(x) does"
+        what += (" (one that takes the output error too and returns dE/dx must be marked with "
+                 "batchnet.activations.vector_jacobian_product)")
+    raise TypeError(f"ActivationLayer: activation_prime {name} must take {expected}; it has {what}")

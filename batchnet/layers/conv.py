@@ -49,6 +49,15 @@ class ConvolutionalLayer(ParametricLayer):
         channels = None if sample_shape is None else sample_shape[-1]
         return {"weights": (*self.filter_shape, channels, self.filters_count), "bias": (self.filters_count,)}
 
+    def parameter_hint(self, name, expected, actual):
+        if name != "weights" or len(actual) != 4:
+            return None
+        kh, kw, _, filters = expected
+        if actual[0] == filters and actual[2:] == (kh, kw):
+            return ("which looks like PyTorch's (F, C, KH, KW) layout: batchnet wants (KH, KW, C, F), "
+                    "e.g. weights.transpose(2, 3, 1, 0)")
+        return None
+
     def output_shape(self, input_shape):
         """The output shape for an NHWC ``input_shape``."""
         oh, ow = window_output_shape("ConvolutionalLayer", input_shape, self.filter_shape, self.stride, self.padding)

@@ -17,10 +17,18 @@ class ParametricLayer(Layer):
     this of its first layer with parameters while training, where the error
     for the data would be thrown away).
     ``weights`` and ``bias`` are plain backend arrays: assign them to set the
-    parameters (shapes are checked on the next forward pass).
+    parameters. The next forward pass checks an array it has not seen before
+    against the sizes the layer's own arguments fix (:meth:`parameter_shapes`
+    without a sample shape) and against the input's dtype; a size that follows
+    from the input is checked against the input by the layer, as on every batch.
+    Only a new array object is checked, so a training step (which updates the
+    arrays in place) pays one identity test per parameter.
     """
 
     parameter_names = ("weights", "bias")
+    # the parameter arrays last found valid, compared by identity; dropped with
+    # the batch state, so that a move or a replica checks its arrays again
+    batch_state = Layer.batch_state + ("_checked_parameters",)
     default_weight_initializer = "glorot_uniform"
 
     def __init__(self, dtype=None, weight_initializer=None, bias_initializer="zeros"):
@@ -64,7 +72,59 @@ class ParametricLayer(Layer):
         """Forget the parameters; the next forward pass draws new ones."""
         self.weights = None
         self.bias = None
+        self._checked_parameters = None
         self.gradients = {}
+
+    def parameter_hint(self, name, expected, actual):
+        """A sentence on what ``actual`` looks like, for the error about a wrong-shape parameter (None: none).
+
+        A subclass names a layout from another library it can recognise.
+        """
+        return None
+
+    def check_declared_input(self, input_data):
+        """Refuse an input that disagrees with an input size given to the constructor (none here).
+
+        Called before the parameters are checked, on the first batch and after
+        new parameter arrays; later batches meet the layer's check against the
+        parameters, which then have the declared size.
+        """
+
+    def _check_input(self, input_data):
+        super()._check_input(input_data)
+        checked = self._checked_parameters
+        if checked is None or self.weights is not checked[0] or self.bias is not checked[1]:
+            self.check_declared_input(input_data)
+            self._check_assigned_parameters(input_data)
+            self._checked_parameters = (self.weights, self.bias)
+
+    def _check_assigned_parameters(self, input_data):
+        """Parameters set by hand against the declared shapes and the dtype.
+
+        Only the sizes the layer's own arguments fix decide (a size the input
+        decides is the layer's input check's business, which blames the input);
+        the error states the whole shape this input would need.
+        """
+        dtype = self.dtype if self.dtype is not None else input_data.dtype
+        sample_shape = tuple(input_data.shape[1:])
+        for name, declared in self.parameter_shapes().items():
+            array = getattr(self, name)
+            if array is None:  # drawn by initialize, then checked against the input
+                continue
+            if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+                raise TypeError(f"{self.name}: expected {name} to be an array, got {type(array).__name__}")
+            actual = tuple(array.shape)
+            if len(actual) != len(declared) or any(
+                    size != want if want is not None else size < 1 for size, want in zip(actual, declared)):
+                needed = self.parameter_shapes(sample_shape)[name] if sample_shape else declared
+                hint = self.parameter_hint(name, needed, actual)
+                given_input = f" for input samples of shape {sample_shape}" if None in declared else ""
+                raise ValueError(
+                    f"{self.name}: expected {name} of shape {tuple(needed)}{given_input}, got {actual}"
+                    + (f", {hint}" if hint else "")
+                )
+            if array.dtype != dtype:
+                raise TypeError(f"{self.name}: expected {name} of dtype {dtype} like its input, got {array.dtype}")
 
     def _check_parameters(self, shapes):
         for name, expected in shapes.items():
@@ -79,3 +139,4 @@ class ParametricLayer(Layer):
         if self.bias_initializer.__name__ != "zeros":
             parts.append(f"bias_initializer={initializer_name(self.bias_initializer)}")
         return parts
+

@@ -13,7 +13,7 @@ class FCLayer(ParametricLayer):
     ``(1, in)``, B5).
     """
 
-    def __init__(self, output_size, rng=None):
+    def __init__(self, output_size, *, rng=None):
         if not isinstance(output_size, int) or isinstance(output_size, bool) or output_size < 1:
             raise ValueError(f"FCLayer: output_size must be a positive int, got {output_size!r}")
         super().__init__(rng)

@@ -18,6 +18,7 @@ here before each pass and never guessed by the layers.
 
 import math
 
+from batchnet.arguments import targets_like
 from batchnet.training.callbacks import CallbackList
 from batchnet.training.metrics import RunningMetrics, format_metrics
 
@@ -41,8 +42,8 @@ def evaluate(network, runner, x, y, classification, batch_size, metrics=None):
     if metrics is None:
         metrics = RunningMetrics(network.backend, network.dtype, classification)
     for start in range(0, len(x), batch_size):
-        x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
-        metrics.add(network.loss, y_batch, runner.forward(x_batch))
+        output = runner.forward(x[start:start + batch_size])
+        metrics.add(network.loss, targets_like(y[start:start + batch_size], output), output)
     return metrics.result()
 
 
@@ -138,6 +139,7 @@ class TrainingLoop:
         network = self.network
         if len(x_batch):  # a process's shard of a last, small global batch can be empty
             output = runner.forward(x_batch)
+            y_batch = targets_like(y_batch, output)
             metrics.add(network.loss, y_batch, output)
             runner.backward(network.loss_prime(y_batch, output))
         self._reduce_gradients(network.layers)
