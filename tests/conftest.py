@@ -16,6 +16,9 @@ from backends.numpy_backend import NumpyBackend, extension_unavailable_reason
 from host_cuda import host_cuda_backend as make_host_cuda_backend
 from strict_device import StrictDeviceBackend
 
+# the command-line tests' fixtures (data_dir, saved_model, offline), for every test_cli_*.py
+pytest_plugins = ["cli_data"]
+
 
 @pytest.fixture(scope="session")
 def host_cuda_backend(tmp_path_factory):

@@ -1,4 +1,4 @@
-"""``batchnet train --schedule`` and ``--early-stopping`` on the tiny dataset of test_cli."""
+"""``batchnet train --schedule`` and ``--early-stopping`` on the tiny dataset of cli_data.py."""
 
 import io
 import math
@@ -10,7 +10,7 @@ from batchnet import cli
 from batchnet.network import NeuralNetwork
 from batchnet.training import schedules
 from batchnet.training.callbacks import Callback, EarlyStopping
-from test_cli import write_tiny_dataset
+from cli_data import write_tiny_dataset
 
 
 @pytest.fixture(scope="module")

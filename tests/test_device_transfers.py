@@ -163,7 +163,7 @@ def test_a_model_trained_on_the_device_saves_and_loads_on_either_side(device, tm
 
 def test_the_command_line_trains_and_evaluates_on_the_device(device, tmp_path, capsys):
     from batchnet import cli
-    from test_cli import write_tiny_dataset
+    from cli_data import write_tiny_dataset
 
     data_dir = str(write_tiny_dataset(tmp_path / "data"))
     accuracy = {}

@@ -1,6 +1,6 @@
 """``mpiexec -n 2 python -m batchnet train|evaluate``: one report, one model file, one process's result.
 
-The job runs on the tiny synthetic dataset of tests/test_cli.py, bounded by a
+The job runs on the tiny synthetic dataset of tests/cli_data.py, bounded by a
 timeout; its saved model is compared with the one a single process trains
 here with the same settings (float64, rtol 1e-10), and its printed accuracy
 with the one that process prints.
@@ -17,7 +17,7 @@ import pytest
 
 from batchnet import cli
 from batchnet.saving.model_file import load_model
-from test_cli import write_tiny_dataset
+from cli_data import write_tiny_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
