@@ -313,6 +313,35 @@ def test_a_member_stretched_over_the_next_one_is_refused_as_overlapping(saved):
         load_model(saved)
 
 
+class _Unseekable(io.RawIOBase):
+    """A file zipfile cannot seek back in, so that it writes each member's CRC and sizes after its data."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def writable(self):
+        return True
+
+    def write(self, data):
+        return self.file.write(data)
+
+
+@pytest.mark.parametrize("layout", ["deflated", "data descriptors"])
+def test_a_sound_file_in_another_zip_layout_still_loads(tmp_path, layout):
+    network, x = trained(every_layer_network("float32"))
+    save_model(network, tmp_path / "model.npz")
+    members = members_of(tmp_path / "model.npz")
+    if layout == "deflated":
+        write_archive(tmp_path / "model.npz", members, zipfile.ZIP_DEFLATED)
+    else:  # as a zip written to a pipe has it: the local headers' CRC and sizes are zero
+        with open(tmp_path / "model.npz", "wb") as file, zipfile.ZipFile(_Unseekable(file), "w") as archive:
+            for name, data in members.items():
+                with archive.open(name, "w") as member:
+                    member.write(data)
+        assert all(info.flag_bits & 0x08 for info in zipfile.ZipFile(tmp_path / "model.npz").infolist())
+    np.testing.assert_array_equal(load_model(tmp_path / "model.npz").predict(x), network.predict(x))
+
+
 # -- what is not a regular file: refused before anything is read ----------------------------
 def _evaluate(path, timeout=60):
     """``batchnet evaluate PATH`` in a process of its own: a load that blocks shows as a timeout."""

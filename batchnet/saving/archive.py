@@ -98,7 +98,7 @@ def _require_regular_file(path, status):
 
 
 def members(path, archive):
-    """The archive's members by array name, checked against their local headers; nothing is decompressed."""
+    """The archive's members by array name (their layout checked by open_archive); nothing is decompressed."""
     found = {}
     for info in archive.infolist():
         name, suffix = info.filename[:-len(".npy")], info.filename[-len(".npy"):]

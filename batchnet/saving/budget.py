@@ -56,7 +56,7 @@ MADE_ELEMENT_OPERATIONS = 4
 
 class ForwardCost(NamedTuple):
     """One layer's forward on one sample: the shape it gives, the elements of the arrays it makes
-    (its output included), and the multiply-adds, comparisons or element-wise steps it does."""
+    (its output included), and its operations, weighted as the constants above say."""
 
     output_shape: tuple
     new_elements: int
