@@ -2,6 +2,7 @@
 
 import io
 import json
+import struct
 import tracemalloc
 import zipfile
 
@@ -100,3 +101,63 @@ def peak_memory_of_loading(path):
         return tracemalloc.get_traced_memory()[1], error.value
     finally:
         tracemalloc.stop()
+
+
+def write_model_file(path, layers, input_shape, dtype="float32", arrays=None):
+    """A model file written by hand: ``layers`` as the architecture lists them, ``arrays`` by member name."""
+    architecture = {"format": "batchnet-model", "version": 1, "dtype": dtype, "loss": None,
+                    "input_shape": None if input_shape is None else list(input_shape), "layers": layers}
+    members = {"architecture.npy": npy_bytes(np.array(json.dumps(architecture)))}
+    members.update({f"{name}.npy": npy_bytes(array) for name, array in (arrays or {}).items()})
+    write_archive(path, members)
+    return path
+
+
+
+# -- zip surgery: what the zip's central directory and local headers record ---------------
+CENTRAL_ENTRY = struct.Struct("<4s4B4HL2L5H2L")  # zipfile's structCentralDir
+
+
+def member_info(content, name):
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        return archive.getinfo(name)
+
+
+
+def central_entry_offset(content, name):
+    """Where member ``name``'s entry starts in the central directory of the zip bytes ``content``."""
+    offset = content.index(b"PK\x01\x02")
+    while offset >= 0:
+        name_length = struct.unpack_from("<H", content, offset + 28)[0]
+        if content[offset + CENTRAL_ENTRY.size:offset + CENTRAL_ENTRY.size + name_length] == name.encode():
+            return offset
+        offset = content.find(b"PK\x01\x02", offset + 1)
+    raise KeyError(name)
+
+
+
+def data_offset(content, name):
+    """Where member ``name``'s data starts, after its local header."""
+    info = member_info(content, name)
+    name_length, extra_length = struct.unpack_from("<HH", content, info.header_offset + 26)
+    return info.header_offset + 30 + name_length + extra_length
+
+
+
+def record_member(content, name, size=None, stored=None, crc=None, local=True):
+    """``content`` with member ``name``'s recorded CRC and sizes (``size`` in all, ``stored`` as stored)
+    replaced in its central directory entry and, with ``local``, in its local header as np.savez writes it
+    (zip64: the sizes in the extra field)."""
+    info = member_info(content, name)
+    size = info.file_size if size is None else size
+    stored = info.compress_size if stored is None else stored
+    crc = info.CRC if crc is None else crc
+    content = bytearray(content)
+    struct.pack_into("<LLL", content, central_entry_offset(content, name) + 16, crc, stored, size)
+    if local:
+        struct.pack_into("<L", content, info.header_offset + 14, crc)
+        name_length = struct.unpack_from("<H", content, info.header_offset + 26)[0]
+        extra = info.header_offset + 30 + name_length
+        assert struct.unpack_from("<HH", content, extra) == (1, 16), "expected a zip64 local header, as np.savez writes"
+        struct.pack_into("<QQ", content, extra + 4, size, stored)
+    return bytes(content)

@@ -63,7 +63,8 @@ CASES = [
 
 def test_every_suite_module_contributes_benchmarks():
     modules = {suite.__module__ for suite in suite_classes()}
-    assert modules == {"benchmarks.bench_kernels", "benchmarks.bench_layers", "benchmarks.bench_training"}
+    assert modules == {"benchmarks.bench_kernels", "benchmarks.bench_layers", "benchmarks.bench_saving",
+                       "benchmarks.bench_training"}
 
 
 @pytest.mark.parametrize("suite, method, case", CASES)
@@ -75,7 +76,11 @@ def test_benchmark_runs_once(suite, method, case):
             instance.setup(*case)
         except NotImplementedError as reason:
             pytest.skip(f"asv would skip this: {reason}")
-        result = getattr(instance, method)(*case)
+        try:
+            result = getattr(instance, method)(*case)
+        finally:
+            if hasattr(instance, "teardown"):  # as asv calls it: a suite's files go with it
+                instance.teardown(*case)
     if method.startswith("track_"):
         assert isinstance(result, float) and math.isfinite(result) and result > 0
     else:

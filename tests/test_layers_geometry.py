@@ -66,3 +66,28 @@ def test_window_output_shape_is_the_floor_mode_size_and_names_the_layer():
     assert window_output_shape("ConvolutionalLayer", (2, 7, 6, 3), (3, 2), (2, 1), (1, 0)) == (4, 5)
     with pytest.raises(ValueError, match=r"^AveragePoolingLayer: kernel 4x4 is larger than the padded input 3x3"):
         window_output_shape("AveragePoolingLayer", (1, 3, 3, 1), (4, 4), (1, 1), (0, 0))
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: ConvolutionalLayer(2, 3, stride=2**63),
+         r"ConvolutionalLayer: stride must be at most 2147483647 \(2\*\*31 - 1, .*\), got 9223372036854775808"),
+        (lambda: ConvolutionalLayer(2, 3, stride=(1, 2**31)), r"ConvolutionalLayer: stride must be at most 2147483647"),
+        (lambda: ConvolutionalLayer(2, (2**40, 3)), r"ConvolutionalLayer: filter_shape must be at most 2147483647"),
+        (lambda: ConvolutionalLayer(2, 3, padding=2**63), r"ConvolutionalLayer: padding must be at most 2147483647"),
+        (lambda: MaxPoolingLayer(2, stride=2**64), r"MaxPoolingLayer: stride must be at most 2147483647"),
+        (lambda: AveragePoolingLayer((2**31, 2)), r"AveragePoolingLayer: pool_shape must be at most 2147483647"),
+    ],
+    ids=["conv-stride", "conv-stride-pair", "conv-filter", "conv-padding", "max-pool-stride", "avg-pool-shape"],
+)
+def test_a_window_argument_beyond_what_the_kernels_take_is_rejected_by_the_constructor(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_the_largest_window_argument_the_kernels_take_is_accepted():
+    layer = ConvolutionalLayer(2, 3, stride=2**31 - 1)
+    assert layer.stride == (2**31 - 1, 2**31 - 1)
+    # one window fits a 3x3 image; the next would start 2**31 - 1 rows further down
+    assert layer.forward_propagation(np.zeros((1, 3, 3, 1), np.float32)).shape == (1, 1, 1, 2)

@@ -4,7 +4,8 @@
 standard CNN (``batchnet.models.standard_cnn``) and prints the test accuracy and
 the time taken. Bad arguments exit with argparse's message and status 2 (a bad
 ``$BATCHNET_BACKEND`` too); missing data, unreadable models and other expected
-failures print one clear message and exit with status 1, Ctrl-C with 130.
+failures print one clear message and exit with status 1, Ctrl-C with 130 and SIGTERM
+with 143 (taken as Ctrl-C, so that nothing half-written is left: :mod:`batchnet.cli.signals`).
 Output paths and the plot folder are checked before any training, and files
 are written whole or not at all.
 
@@ -15,10 +16,12 @@ entry in ``COMMANDS``.
 
 import argparse
 import os
+import signal
 import sys
 
 from batchnet.cli import check, evaluate, export, info, predict, train
 from batchnet.cli.errors import CommandError, Interrupted
+from batchnet.cli.signals import Terminated, sigterm_as_interrupt
 
 COMMANDS = (train, evaluate, predict, check, export, info)
 
@@ -29,17 +32,21 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    try:
-        return args.run(args) or 0
-    except BrokenPipeError:
-        # the reader of our output went away (``batchnet check | head -1``): stop quietly,
-        # and keep Python from reporting the same broken pipe again when it flushes at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except KeyboardInterrupt:
-        error = Interrupted("interrupted")
-    except CommandError as caught:
-        error = caught
+    with sigterm_as_interrupt() as sigterm:
+        try:
+            return args.run(args) or 0
+        except BrokenPipeError:
+            # the reader of our output went away (``batchnet check | head -1``): stop quietly,
+            # and keep Python from reporting the same broken pipe again when it flushes at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except KeyboardInterrupt as interrupt:
+            error = Interrupted("terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted")
+        except CommandError as caught:
+            error = caught
+    if sigterm.received and isinstance(error, Interrupted):
+        # training catches the interrupt itself and says what it stopped; the status says why
+        error.exit_status = 128 + signal.SIGTERM
     print(f"batchnet {args.command}: {error}", file=sys.stderr)
     return error.exit_status
 

@@ -9,6 +9,10 @@ them and names the layer in their errors.
 
 from backends.base import window_geometry
 
+# The kernels take window sizes as 32-bit ints (the CUDA kernels' int32; a C
+# ssize_t on the CPU overflows at 2**63): larger ones are refused here, where
+# the layer can say so, not as an OverflowError from inside a kernel.
+MAX_WINDOW_ARGUMENT = 2**31 - 1
 
 def pair(value, name, non_negative=True):
     """``value`` as a pair of ints: ``3 -> (3, 3)``, ``(1, 2) -> (1, 2)``; non-negative unless told."""
@@ -28,7 +32,8 @@ def pair(value, name, non_negative=True):
 def window_arguments(owner, kernel, stride, padding, kernel_name, padding_at_most_half=False):
     """A sliding window's ints-or-pairs, checked, as ``(rows, cols)`` pairs: kernel and stride
     at least 1, padding at least 0 (and at most half the kernel, for pooling: so that every
-    window holds a real input). ``owner`` and ``kernel_name`` name them in errors."""
+    window holds a real input), none above MAX_WINDOW_ARGUMENT. ``owner`` and ``kernel_name``
+    name them in errors."""
     kernel_pair = pair(kernel, f"{owner} {kernel_name}", non_negative=False)
     stride_pair = pair(stride, f"{owner} stride", non_negative=False)
     padding_pair = pair(padding, f"{owner} padding")
@@ -36,6 +41,11 @@ def window_arguments(owner, kernel, stride, padding, kernel_name, padding_at_mos
         raise ValueError(f"{owner}: stride must be at least 1, got {stride!r}")
     if min(kernel_pair) < 1:
         raise ValueError(f"{owner}: {kernel_name} must be at least 1x1, got {kernel!r}")
+    for name, given, checked in ((kernel_name, kernel, kernel_pair), ("stride", stride, stride_pair),
+                                 ("padding", padding, padding_pair)):
+        if max(checked) > MAX_WINDOW_ARGUMENT:
+            raise ValueError(f"{owner}: {name} must be at most {MAX_WINDOW_ARGUMENT} (2**31 - 1, "
+                             f"the largest size the kernels take), got {given!r}")
     if padding_at_most_half:
         check_padding_at_most_half(owner, kernel_pair, padding_pair, kernel_name)
     return kernel_pair, stride_pair, padding_pair

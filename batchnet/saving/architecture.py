@@ -29,7 +29,9 @@ from batchnet.layers.parametric import ParametricLayer
 from batchnet.losses import LOSSES
 from batchnet.network import NeuralNetwork
 from batchnet.random import new_generator
+from batchnet.saving.budget import OverBudget, check_run_cost
 from batchnet.saving.checks import SAMPLE_SHAPE_RULE, is_sample_shape
+from batchnet.saving.messages import clipped, quoted
 
 DTYPES = ("float32", "float64")
 
@@ -92,10 +94,10 @@ def build_network(description, backend=None):
         raise ArchitectureError(f"expected a description (an object), got {type(description).__name__}")
     dtype = description.get("dtype")
     if dtype not in DTYPES:
-        raise ArchitectureError(f"dtype must be one of {DTYPES}, got {dtype!r}")
+        raise ArchitectureError(f"dtype must be one of {DTYPES}, got {quoted(dtype)}")
     shape = description.get("input_shape")
     if shape is not None and not is_sample_shape(shape):
-        raise ArchitectureError(f"bad input_shape {shape!r}: expected a list of {SAMPLE_SHAPE_RULE}")
+        raise ArchitectureError(f"bad input_shape {quoted(shape)}: expected a list of {SAMPLE_SHAPE_RULE}")
     network = NeuralNetwork(backend=backend, dtype=dtype)
     layers = description.get("layers")
     if not isinstance(layers, list) or not layers:
@@ -119,22 +121,38 @@ def set_parameters(network, input_shape, parameters_for):
     that reach it (None where ``input_shape`` is None). With ``input_shape``
     known, one zero sample runs through each layer once it has its
     parameters, so that layers that do not fit together fail here, not at
-    the first ``predict``.
+    the first ``predict``; what that run would cost is checked against the
+    budget of :mod:`batchnet.saving.budget` before anything runs or is read.
     """
     backend, dtype = network.backend, network.dtype
     sample = None
     if input_shape is not None:
+        check_budget(network.layers, input_shape, dtype.itemsize)
         # bound as predict would bind them, with one generator
         rng = new_generator()
         for layer in network.layers:
             layer.bind(backend, rng)
-        sample = backend.xp.zeros([1, *input_shape], dtype=dtype)
+        try:
+            sample = backend.xp.zeros([1, *input_shape], dtype=dtype)
+        except MemoryError:
+            raise ArchitectureError(f"an input sample of shape {tuple(input_shape)} needs more memory "
+                                    "than is available") from None
     for index, layer in enumerate(network.layers):
         sample_shape = None if sample is None else sample.shape[1:]
         for name, values in parameters_for(index, layer, sample_shape).items():
             setattr(layer, name, backend.asarray(values, dtype=dtype))
         if sample is not None:
             sample = _check_runs(layer, sample)
+
+
+def check_budget(layers, input_shape, itemsize):
+    """:func:`batchnet.saving.budget.check_run_cost`, its refusals as ArchitectureErrors."""
+    try:
+        check_run_cost(layers, input_shape, itemsize)
+    except OverBudget as error:
+        raise ArchitectureError(str(error)) from None
+    except ValueError as error:  # a layer that cannot take its input, worded as its forward words it
+        raise ArchitectureError(f"the saved layers do not fit together ({clipped(error)})") from None
 
 
 # -- describing -----------------------------------------------------------------
@@ -171,20 +189,20 @@ def _describe_layer(layer):
 # -- building -------------------------------------------------------------------
 def _lookup(registry, name, what):
     if not isinstance(name, str) or name not in registry:
-        raise ArchitectureError(f"unknown {what} {name!r}; expected one of {sorted(registry)}")
+        raise ArchitectureError(f"unknown {what} {quoted(name)}; expected one of {sorted(registry)}")
     return registry[name]
 
 
 def _build_layer(description, dtype):
     if not isinstance(description, dict):
-        raise ArchitectureError(f"expected an object, got {description!r}")
+        raise ArchitectureError(f"expected an object, got {quoted(description)}")
     layer_type = _lookup(LAYER_TYPES, description.get("type"), "layer type")
     arguments = description.get("arguments", {})
     if not isinstance(arguments, dict):
         raise ArchitectureError("arguments must be an object")
     unexpected = set(arguments) - set(LAYER_ARGUMENTS[layer_type])
     if unexpected:
-        raise ArchitectureError(f"unexpected arguments {sorted(unexpected)} for {layer_type.__name__}")
+        raise ArchitectureError(f"unexpected arguments {quoted(sorted(unexpected))} for {layer_type.__name__}")
     arguments = {name: _decode_argument(name, value) for name, value in arguments.items()}
     if layer_type is ActivationLayer:
         if "activation" not in arguments:
@@ -194,8 +212,8 @@ def _build_layer(description, dtype):
         arguments["dtype"] = dtype
     try:
         return layer_type(**arguments)
-    except (TypeError, ValueError) as error:
-        raise ArchitectureError(str(error)) from None
+    except (TypeError, ValueError) as error:  # the layer's own words, which quote the argument from the file
+        raise ArchitectureError(clipped(error)) from None
 
 
 def _decode_argument(name, value):
@@ -211,8 +229,12 @@ def _decode_argument(name, value):
 def _check_runs(layer, sample):
     """``layer``'s output for a zero ``sample``, so that mismatched layers fail here, not later."""
     try:
-        return layer.forward_propagation(sample)
+        output = layer.forward_propagation(sample)
     except (TypeError, ValueError) as error:
-        raise ArchitectureError(f"the saved layers do not fit together ({error})") from None
+        raise ArchitectureError(f"the saved layers do not fit together ({clipped(error)})") from None
     except MemoryError:
         raise ArchitectureError(f"{layer.name} needs more memory than is available to run one sample") from None
+    # the layer keeps its input, output and working arrays for a backward pass that will not come:
+    # dropped, so that the run holds one layer's arrays at a time, not every layer's
+    layer._forget_batch_state()
+    return output

@@ -3,28 +3,35 @@
 Nothing is pickled, and loading runs no code from the file (the architecture
 is built by :mod:`batchnet.saving.architecture` from fixed registries). The
 archive's member names and each array's ``.npy`` header (shape, dtype) are
-checked against the architecture before any data is read, so a small hostile
-file cannot make a load allocate much more than the model it describes;
-arrays are read with ``allow_pickle=False``, and the zip's CRC catches a
-corrupt one. A save goes to a temporary file that is renamed over the target
-only once complete (:mod:`batchnet.saving.atomic`). What save and load both
-refuse is decided by :mod:`batchnet.saving.checks`.
+checked against the architecture before any data is read, and what the
+load's one-sample check run would cost against :mod:`batchnet.saving.budget`
+before it runs, so a small hostile file cannot make a load allocate much
+more than the model it describes, or run for long; arrays are read with
+``allow_pickle=False``, whole, and against the zip's CRC and recorded sizes
+(:mod:`batchnet.saving.archive`). A save goes to a temporary file that is
+renamed over the target only once complete (:mod:`batchnet.saving.atomic`).
+What save and load both refuse is decided by :mod:`batchnet.saving.checks`
+and the budget.
 """
 
-import errno
 import json
-import zipfile
-import zlib
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from backends import backend_for
 from batchnet.network import NeuralNetwork
-from batchnet.saving.architecture import ArchitectureError, build_network, describe_network, set_parameters
+from batchnet.saving.architecture import (
+    ArchitectureError,
+    build_network,
+    check_budget,
+    describe_network,
+    set_parameters,
+)
+from batchnet.saving.archive import ModelFileError, members, npy_header, open_archive, read_member, read_npy_array
 from batchnet.saving.atomic import check_output_path, write_atomically
 from batchnet.saving.checks import MAX_SAMPLE_ELEMENTS, all_finite, parameter_problem, saved_names, shape_text
+from batchnet.saving.messages import clipped, quoted
 
 FORMAT = "batchnet-model"
 FORMAT_VERSION = 1
@@ -32,17 +39,6 @@ ARCHITECTURE_KEY = "architecture"
 # A model of these layers takes a few thousand characters of JSON; the bound
 # stops a file from having a huge description read and parsed.
 MAX_ARCHITECTURE_CHARACTERS = 1 << 20
-NPY_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
-# what reading a corrupt zip member or .npy array raises (a RecursionError is a RuntimeError)
-READ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, NotImplementedError,
-               zipfile.BadZipFile, zlib.error)
-
-
-class ModelFileError(ValueError):
-    """A model file is corrupt, truncated, or describes something batchnet will not build."""
 
 
 def save_model(network, path):
@@ -64,6 +60,11 @@ def save_model(network, path):
         raise ValueError(f"save_model: {error}") from None
     for index, layer in enumerate(network.layers):
         _check_saveable(network, index, layer)
+    if network.sample_shape is not None:
+        try:
+            check_budget(network.layers, network.sample_shape, network.dtype.itemsize)
+        except ArchitectureError as error:
+            raise ValueError(f"save_model: cannot save: load_model would refuse the file: {error}") from None
     try:
         path = check_output_path(path)
     except TypeError as error:
@@ -80,23 +81,34 @@ def save_model(network, path):
 
 
 def load_model(path, backend=None):
-    """The network saved at ``path``, on ``backend`` (default: as ``NeuralNetwork``'s)."""
+    """The network saved at ``path``, on ``backend`` (default: as ``NeuralNetwork``'s).
+
+    Anything wrong with the file is a one-line :class:`ModelFileError` (a
+    missing one a FileNotFoundError): see "What a bad file gets" in the README.
+    """
     path = Path(path)
-    with _open_archive(path) as archive:
-        members = _members(path, archive)
-        architecture = _read_architecture(path, archive, members.pop(ARCHITECTURE_KEY, None))
+    try:
+        return _load(path, backend)
+    except MemoryError:  # what the checks let through still has to fit in this machine's memory
+        raise ModelFileError(f"{path}: needs more memory than is available to load") from None
+
+
+def _load(path, backend):
+    with open_archive(path) as archive:
+        arrays = members(path, archive)
+        architecture = _read_architecture(path, archive, arrays.pop(ARCHITECTURE_KEY, None))
         try:
             network = build_network(architecture, backend)
         except ArchitectureError as error:
             raise ModelFileError(f"{path}: {error}") from None
-        unexpected = set(members) - {
+        unexpected = set(arrays) - {
             _parameter_key(index, name) for index, layer in enumerate(network.layers) for name in saved_names(layer)
         }
         if unexpected:
-            raise ModelFileError(f"{path}: unexpected arrays {sorted(unexpected)}")
+            raise ModelFileError(f"{path}: unexpected arrays {quoted(sorted(unexpected))}")
 
         def parameters_for(index, layer, sample_shape):
-            return _read_parameters(path, archive, members, index, layer, network.dtype, sample_shape)
+            return _read_parameters(path, archive, arrays, index, layer, network.dtype, sample_shape)
 
         try:
             set_parameters(network, architecture.get("input_shape"), parameters_for)
@@ -123,61 +135,8 @@ def _check_saveable(network, index, layer):
     raise ValueError(f"{where} has {name} of shape {problem.got}, where it expects {shape_text(problem.expected)}")
 
 
-# -- the archive ------------------------------------------------------------------
-def _open_archive(path):
-    try:
-        return zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise FileNotFoundError(errno.ENOENT, "No such model file", str(path)) from None
-    except IsADirectoryError:
-        raise ModelFileError(f"{path}: a folder, not a batchnet model file") from None
-    except zipfile.BadZipFile:
-        raise ModelFileError(f"{path}: not a readable batchnet model file (truncated, or not a .npz archive)") from None
-    except READ_ERRORS as error:
-        raise ModelFileError(f"{path}: not a readable batchnet model file ({error})") from None
-
-
-def _members(path, archive):
-    """The archive's members by array name, from the zip's directory alone: nothing is decompressed."""
-    members = {}
-    for info in archive.infolist():
-        name, suffix = info.filename[:-len(".npy")], info.filename[-len(".npy"):]
-        if suffix != ".npy" or not name:
-            raise ModelFileError(
-                f"{path}: unexpected member {info.filename!r}; a batchnet model file holds only .npy arrays"
-            )
-        if name in members:
-            raise ModelFileError(f"{path}: member {info.filename!r} appears twice")
-        members[name] = info
-    return members
-
-
 def _parameter_key(index, name):
     return f"layer{index}.{name}"
-
-
-def _read_member(path, archive, info, read):
-    """``read(member)`` on the zip member ``info``, its failures as ModelFileError."""
-    try:
-        with archive.open(info) as member:
-            return read(member)
-    except MemoryError:
-        raise ModelFileError(f"{path}: {info.filename} is too large to load into memory") from None
-    except READ_ERRORS as error:
-        raise ModelFileError(f"{path}: {info.filename} cannot be read ({error})") from None
-
-
-def _npy_header(member):
-    """``(shape, dtype)`` from the header of a ``.npy`` file, its data left unread."""
-    version = np.lib.format.read_magic(member)
-    read_header = NPY_HEADER_READERS.get(version)
-    if read_header is None:
-        raise ValueError(f".npy format version {version[0]}.{version[1]}, expected 1.0 or 2.0")
-    shape, _, dtype = read_header(member)
-    return shape, dtype
-
-
-_read_npy_array = partial(np.lib.format.read_array, allow_pickle=False)
 
 
 def _read_architecture(path, archive, info):
@@ -185,7 +144,7 @@ def _read_architecture(path, archive, info):
     not_a_model = ModelFileError(f"{path}: no architecture description (not a batchnet model file)")
     if info is None:
         raise not_a_model
-    shape, text_dtype = _read_member(path, archive, info, _npy_header)
+    shape, text_dtype = read_member(path, archive, info, npy_header, whole=False)
     if text_dtype.kind != "U" or shape != ():
         raise not_a_model
     characters = text_dtype.itemsize // np.dtype("U1").itemsize
@@ -194,18 +153,18 @@ def _read_architecture(path, archive, info):
             f"{path}: the architecture description has {characters} characters, "
             f"more than the {MAX_ARCHITECTURE_CHARACTERS} a batchnet model may have"
         )
-    text = _read_member(path, archive, info, _read_npy_array)
+    text = read_member(path, archive, info, read_npy_array)
     try:
         architecture = json.loads(str(text))
     except RecursionError:
         raise ModelFileError(f"{path}: the architecture is nested too deeply for a batchnet model") from None
     except ValueError as error:  # JSONDecodeError, or an integer of more digits than Python converts
-        raise ModelFileError(f"{path}: the architecture is not valid JSON ({error})") from None
+        raise ModelFileError(f"{path}: the architecture is not valid JSON ({clipped(error)})") from None
     if not isinstance(architecture, dict) or architecture.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a batchnet model file")
     if architecture.get("version") != FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: model format version {architecture.get('version')!r}, "
+            f"{path}: model format version {quoted(architecture.get('version'))}, "
             f"this batchnet reads version {FORMAT_VERSION}"
         )
     return architecture
@@ -222,14 +181,14 @@ def _read_parameters(path, archive, members, index, layer, dtype, sample_shape):
             if _parameter_key(index, name) in members}
     found = {}
     for name, key in keys.items():
-        shape, array_dtype = _read_member(path, archive, members[key], _npy_header)
+        shape, array_dtype = read_member(path, archive, members[key], npy_header, whole=False)
         found[name] = (array_dtype, shape)
     problem = parameter_problem(layer, found, dtype, sample_shape, trained=sample_shape is not None)
     if problem is not None:
         _refuse(path, index, layer, keys, problem, sample_shape)
     parameters = {}
     for name, key in keys.items():
-        array = _read_member(path, archive, members[key], _read_npy_array)
+        array = read_member(path, archive, members[key], read_npy_array)
         if not all_finite(array):
             raise ModelFileError(f"{path}: {key} contains NaN or inf")
         parameters[name] = array
@@ -245,13 +204,14 @@ def _refuse(path, index, layer, keys, problem, sample_shape):
     if problem.kind == "dtype":
         # from the header: an object array is refused unpickled
         pickled = " (Python objects, which would have to be unpickled)" if problem.got.hasobject else ""
-        raise ModelFileError(f"{path}: {keys[name]} has dtype {problem.got}{pickled}, the model is {problem.expected}")
+        raise ModelFileError(
+            f"{path}: {keys[name]} has dtype {clipped(problem.got)}{pickled}, the model is {problem.expected}")
     if sample_shape is None:
         raise ModelFileError(
-            f"{where} expects {name} of shape {shape_text(problem.expected)}, got {problem.got} "
+            f"{where} expects {name} of shape {shape_text(problem.expected)}, got {clipped(problem.got)} "
             f"(? follows from the input, whose shape the file does not record: 1 to {MAX_SAMPLE_ELEMENTS})"
         )
     raise ModelFileError(
         f"{where} expects {name} of shape {problem.expected} for input samples of shape {tuple(sample_shape)}, "
-        f"got {problem.got}: the saved weights and layers do not fit together"
+        f"got {clipped(problem.got)}: the saved weights and layers do not fit together"
     )
