@@ -17,7 +17,7 @@ import pytest
 from batchnet.models import tutorial_mlp
 from batchnet.saving import atomic
 from batchnet.saving.model_file import save_model
-from test_cli import write_tiny_dataset
+from cli_data import write_tiny_dataset
 
 OLD_MODEL = b"the user's earlier model"
 # np.savez, in the child, becomes a save that has begun and does not end by itself
