@@ -20,7 +20,7 @@ from batchnet.cli.loading import (
     prepare,
 )
 from batchnet.cli.output_paths import check_output_file
-from batchnet.cli.ranks import is_root, mpi_world
+from batchnet.cli.ranks import is_root, mpi_world, note
 from batchnet.saving.atomic import write_atomically
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -51,13 +51,16 @@ def run(args):
         # the name given too: a folder is refused, though np.save would write beside it
         for path in dict.fromkeys((args.output, output)):
             check_output_file("--output", path, "classes.npy")
+    args.threads, capped = arguments.threads_within_cores(args.threads)
+    if capped:
+        note(comm, "predict", capped)
     network = load_model(args.model, choose_backend(args.backend))
     labels = None
     if args.input is not None:
         inputs = _read_input(args.input, network)
     else:
         dataset = args.dataset or "mnist"
-        (x_test, labels), = load_data(dataset, args.data_dir, splits=("test",))
+        (x_test, labels), = load_data(dataset, args.data_dir, splits=("test",), verify=args.verify)
         inputs, _ = prepare(x_test, labels, network.dtype.name)
         inputs = image_batch(f"the {dataset} test set", inputs, network.sample_shape)
     try:
