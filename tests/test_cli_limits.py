@@ -105,6 +105,13 @@ def test_a_save_name_leaving_no_room_for_the_temporary_file_is_refused_before_tr
     assert not fits
 
 
+def test_an_output_name_that_fits_only_without_the_npy_np_save_adds_is_refused(tmp_path, capsys):
+    name = "o" * (name_max(tmp_path) - arguments.TEMPORARY_NAME_EXTRA - 1)  # fits, but not with ".npy"
+    line = usage_error(capsys, ["predict", "model.npz", "--output", str(tmp_path / name)])
+    assert f"argument --output: expected names of at most {name_max(tmp_path) - arguments.TEMPORARY_NAME_EXTRA}" in line
+    assert f"got one of {len(name) + len('.npy')}" in line
+
+
 def test_the_longest_save_name_that_fits_is_saved(data_dir, capsys):
     path = data_dir / ("m" * (name_max(data_dir) - arguments.TEMPORARY_NAME_EXTRA))
     assert cli.main(quick_train(data_dir, "--save", str(path))) == 0

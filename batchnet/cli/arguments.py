@@ -116,6 +116,14 @@ def file_path(text):
     return Path(text)
 
 
+def npy_file_path(text):
+    """A file for ``np.save``, which adds ``.npy`` to a name without it: that name must fit too."""
+    path = file_path(text)
+    if path.suffix != ".npy":
+        _check_fits_file_system(f"{text}.npy", spare=TEMPORARY_NAME_EXTRA)
+    return path
+
+
 def folder_path(text):
     if not text:
         raise argparse.ArgumentTypeError("expected a folder name, got ''")

@@ -34,7 +34,7 @@ def add_parser(subparsers):
     source.add_argument("--dataset", choices=arguments.DATASETS, help="predict its test set (the default: mnist)")
     source.add_argument("--input", type=Path, metavar="FILE.npy",
                         help="images (N, 28, 28) as uint8 pixels or floats in [0, 1]")
-    parser.add_argument("--output", type=arguments.file_path, metavar="OUT.npy",
+    parser.add_argument("--output", type=arguments.npy_file_path, metavar="OUT.npy",
                         help="save the predicted classes (N,) to OUT.npy (.npy is added when missing, as "
                              "np.save does)")
     parser.add_argument("--backend", choices=arguments.BACKENDS)
