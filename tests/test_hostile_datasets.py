@@ -84,7 +84,7 @@ def test_an_uncompressed_file_with_a_gigabyte_tail_is_refused_before_reading_it(
 def test_a_header_announcing_more_than_the_limit_is_refused_before_reading(tmp_path):
     path = tmp_path / "huge.gz"
     side = 1 << 11  # 2048^3 = 8 GiB announced
-    path.write_bytes(gzip.compress(IMAGES_MAGIC.to_bytes(4, "big") + b"".join(side.to_bytes(4, "big") for _ in range(3))))
+    path.write_bytes(gzip.compress(idx.idx_header(IMAGES_MAGIC, (side, side, side))))
     with pytest.raises(DatasetError, match=f"announces {side ** 3} bytes of data, more than the {idx.MAX_IDX_BYTES}"):
         read_idx(path)
 
