@@ -51,11 +51,16 @@ def softmax_cross_entropy(y_true, logits):
 
 
 def softmax_cross_entropy_prime(y_true, logits):
-    """d CE / d logits = (softmax(logits) - y) / N."""
+    """d CE / d logits = (softmax(logits) * sum(y) - y) / N, the sum over each row's classes.
+
+    For one-hot rows (or any summing to 1) this is the familiar ``softmax - y``;
+    a soft target row summing to s > 0 weighs the softmax by s, as the loss does.
+    """
     y_true = _targets("softmax_cross_entropy_prime", y_true, logits)
     xp = backend_for(logits).xp
     probabilities = xp.exp(_log_softmax(logits))
-    return (probabilities - y_true) * logits.dtype.type(1.0 / logits.shape[0])
+    row_sums = y_true.sum(axis=-1, keepdims=True)
+    return (probabilities * row_sums - y_true) * logits.dtype.type(1.0 / logits.shape[0])
 
 
 softmax_cross_entropy.needs_one_hot = True

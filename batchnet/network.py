@@ -28,7 +28,7 @@ from batchnet.training.history import History
 from batchnet.training.loop import TrainingLoop, evaluate, set_training
 from batchnet.training.metrics import format_metrics
 from batchnet.training.progress import check_verbose, report_evaluation
-from batchnet.training.runners import backward_parameters, forward_layers, running
+from batchnet.training.runners import backward_parameters, forward_layers, running, warn_not_finite
 
 
 class NeuralNetwork:
@@ -196,6 +196,9 @@ class NeuralNetwork:
 
         ``threads`` as in :meth:`fit`; with ``comm`` (MPI) each rank runs its
         part of the rows and every rank returns all the outputs, in order.
+        Finite inputs whose outputs overflow (NaN or inf) give a RuntimeWarning
+        naming the first layer whose output is not finite (fit raises
+        TrainingDiverged on the same inputs).
         """
         if comm is not None:
             return mpi.predict_on_ranks(self, comm, input_data, batch_size, threads)
@@ -210,7 +213,10 @@ class NeuralNetwork:
                 batch = self.backend.asarray(input_data[start:start + batch_size], dtype=self.dtype)
                 # a copy: the last layer's output buffer takes the next batch
                 outputs.append(runner.forward(batch).copy())
-        return self.backend.to_numpy(self.backend.xp.concatenate(outputs))
+        outputs = self.backend.to_numpy(self.backend.xp.concatenate(outputs))
+        if not np.isfinite(outputs).all():  # the final outputs alone: the layers are searched only then
+            warn_not_finite(self, input_data, outputs, "predict")
+        return outputs
 
     def evaluate(self, x, y, batch_size=256, threads=None, verbose=0, comm=None):
         """``{"loss": ..., "accuracy": ...}`` over ``(x, y)`` (accuracy for one-hot targets).

@@ -97,3 +97,30 @@ def test_loss_prime_matches_finite_differences(backend, name, batch):
     numeric = numerical_gradient(lambda: loss(y_true, y_pred), y_pred)
     np.testing.assert_allclose(backend.to_numpy(loss_prime(y_true, y_pred)), numeric,
                                rtol=DIFFERENCE_RTOL, atol=DIFFERENCE_ATOL, err_msg=f"{name}_prime vs differences")
+
+
+def soft_targets(rng, batch, classes):
+    """Non-negative target rows that sum to anything but 1 (label smoothing gone wrong, weighted samples)."""
+    rows = rng.random((batch, classes))
+    rows *= rng.uniform(0.2, 3.0, (batch, 1)) / rows.sum(axis=1, keepdims=True)
+    assert not np.allclose(rows.sum(axis=1), 1)
+    return rows
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_softmax_cross_entropy_prime_is_its_derivative_for_targets_not_summing_to_one(backend, batch):
+    rng = np.random.default_rng(8)
+    y_true = backend.asarray(soft_targets(rng, batch, 5))
+    logits = backend.asarray(2 * rng.standard_normal((batch, 5)))
+    numeric = numerical_gradient(lambda: softmax_cross_entropy(y_true, logits), logits)
+    np.testing.assert_allclose(backend.to_numpy(softmax_cross_entropy_prime(y_true, logits)), numeric,
+                               rtol=DIFFERENCE_RTOL, atol=DIFFERENCE_ATOL)
+
+
+def test_reference_softmax_cross_entropy_prime_is_its_derivative_for_targets_not_summing_to_one():
+    rng = np.random.default_rng(9)
+    for y_true in soft_targets(rng, 3, 4):
+        logits = 2 * rng.standard_normal(4)
+        numeric = numerical_gradient(lambda: reference.softmax_cross_entropy(y_true, logits), logits)
+        np.testing.assert_allclose(reference.softmax_cross_entropy_prime(y_true, logits), numeric,
+                                   rtol=DIFFERENCE_RTOL, atol=DIFFERENCE_ATOL)

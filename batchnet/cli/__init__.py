@@ -31,6 +31,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
+        sys.stdout.flush()
+        # as argparse says of a missing required argument: the help alone reads as success
+        names = [command.__name__.rsplit(".", 1)[-1] for command in COMMANDS]
+        print(f"batchnet: error: expected a command: {', '.join(names[:-1])} or {names[-1]}", file=sys.stderr)
         return 2
     with sigterm_as_interrupt() as sigterm:
         try:

@@ -5,7 +5,7 @@ from pathlib import Path
 from batchnet.cli import arguments
 from batchnet.cli.errors import CommandError
 from batchnet.cli.loading import choose_backend, image_batch, load_data, load_model, predicted_classes, prepare
-from batchnet.cli.ranks import mpi_world, printer
+from batchnet.cli.ranks import mpi_world, note, printer
 
 
 def add_parser(subparsers):
@@ -20,8 +20,11 @@ def add_parser(subparsers):
 
 def run(args):
     comm = mpi_world()  # under mpiexec each rank evaluates its part; rank 0 alone prints
+    args.threads, capped = arguments.threads_within_cores(args.threads)
+    if capped:
+        note(comm, "evaluate", capped)
     network = load_model(args.model, choose_backend(args.backend))
-    (x_test, y_test), = load_data(args.dataset, args.data_dir, splits=("test",))
+    (x_test, y_test), = load_data(args.dataset, args.data_dir, splits=("test",), verify=args.verify)
     inputs, targets = prepare(x_test, y_test, network.dtype.name)
     inputs = image_batch(f"the {args.dataset} test set", inputs, network.sample_shape)
     try:

@@ -8,6 +8,7 @@ at all (batchnet.onnx.export writes through write_atomically).
 
 from pathlib import Path
 
+from batchnet.cli import arguments
 from batchnet.cli.errors import CommandError
 from batchnet.cli.loading import load_model
 from batchnet.cli.output_paths import check_output_file
@@ -19,7 +20,7 @@ def add_parser(subparsers):
         description="Write a batchnet model file as a standard-op ONNX graph that takes NHWC input, "
                     "as batchnet does. The loss is not part of the graph.")
     parser.add_argument("model", type=Path, help="a model file saved by batchnet (.npz)")
-    parser.add_argument("output", type=Path, help="the ONNX file to write (.onnx)")
+    parser.add_argument("output", type=arguments.path, help="the ONNX file to write (.onnx)")
     parser.set_defaults(run=run)
     return parser
 

@@ -8,8 +8,8 @@ from backends import BackendUnavailable
 from batchnet.cli.errors import CommandError, UsageError
 
 
-def load_data(name, data_dir, splits=("train", "test")):
-    from batchnet.data.mnist import DatasetError, load_dataset
+def load_data(name, data_dir, splits=("train", "test"), verify=True):
+    from batchnet.data.mnist import ChecksumMismatch, DatasetError, load_dataset
 
     if data_dir is not None:
         data_dir = data_dir.expanduser()
@@ -17,7 +17,9 @@ def load_data(name, data_dir, splits=("train", "test")):
             found = "is a file, not a folder" if data_dir.exists() else "does not exist"
             raise CommandError(f"--data-dir: {data_dir} {found}")
     try:
-        return load_dataset(name, data_dir, splits=splits)
+        return load_dataset(name, data_dir, splits=splits, verify=verify)
+    except ChecksumMismatch as error:
+        raise CommandError(f"{error.path}: {error.said()}; --no-verify loads it anyway") from None
     except DatasetError as error:
         raise CommandError(str(error)) from None
 

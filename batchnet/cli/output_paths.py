@@ -19,6 +19,8 @@ def check_output_file(option, path, example):
         raise CommandError(f"{option}: {error.filename} is a file, not a folder") from None
     except FileNotFoundError as error:
         raise CommandError(f"{option}: the folder {error.filename} does not exist") from None
+    except OSError as error:  # a name too long for the file system (argparse's types catch most), ...
+        raise CommandError(f"{option}: cannot write {path} ({error.strerror or error})") from None
     check_folder_is_writable(option, path.parent)
 
 

@@ -20,7 +20,7 @@ from batchnet.cli.loading import (
     prepare,
 )
 from batchnet.cli.output_paths import check_output_file
-from batchnet.cli.ranks import is_root, mpi_world
+from batchnet.cli.ranks import is_root, mpi_world, note
 from batchnet.saving.atomic import write_atomically
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -34,7 +34,7 @@ def add_parser(subparsers):
     source.add_argument("--dataset", choices=arguments.DATASETS, help="predict its test set (the default: mnist)")
     source.add_argument("--input", type=Path, metavar="FILE.npy",
                         help="images (N, 28, 28) as uint8 pixels or floats in [0, 1]")
-    parser.add_argument("--output", type=arguments.file_path, metavar="OUT.npy",
+    parser.add_argument("--output", type=arguments.npy_file_path, metavar="OUT.npy",
                         help="save the predicted classes (N,) to OUT.npy (.npy is added when missing, as "
                              "np.save does)")
     parser.add_argument("--backend", choices=arguments.BACKENDS)
@@ -51,13 +51,16 @@ def run(args):
         # the name given too: a folder is refused, though np.save would write beside it
         for path in dict.fromkeys((args.output, output)):
             check_output_file("--output", path, "classes.npy")
+    args.threads, capped = arguments.threads_within_cores(args.threads)
+    if capped:
+        note(comm, "predict", capped)
     network = load_model(args.model, choose_backend(args.backend))
     labels = None
     if args.input is not None:
         inputs = _read_input(args.input, network)
     else:
         dataset = args.dataset or "mnist"
-        (x_test, labels), = load_data(dataset, args.data_dir, splits=("test",))
+        (x_test, labels), = load_data(dataset, args.data_dir, splits=("test",), verify=args.verify)
         inputs, _ = prepare(x_test, labels, network.dtype.name)
         inputs = image_batch(f"the {dataset} test set", inputs, network.sample_shape)
     try:

@@ -5,6 +5,8 @@ work out (``comm=``), and rank 0 alone prints, plots and writes files, so
 that one job gives one report and one model file.
 """
 
+import sys
+
 from batchnet.cli.errors import CommandError
 
 
@@ -26,6 +28,13 @@ def is_root(comm):
 def printer(comm):
     """``print`` on the process that speaks, a function that prints nothing on the others."""
     return print if is_root(comm) else _silent
+
+
+def note(comm, command, message):
+    """``message`` on stderr as one line from ``batchnet command``, on the process that speaks:
+    what the command does other than asked, and goes on."""
+    if is_root(comm):
+        print(f"batchnet {command}: note: {message}", file=sys.stderr, flush=True)
 
 
 def _silent(*values, **options):

@@ -12,7 +12,7 @@ from batchnet.cli import arguments
 from batchnet.cli.errors import CommandError, Interrupted
 from batchnet.cli.loading import choose_backend, count, load_data, predicted_classes, prepare
 from batchnet.cli.output_paths import check_folder_to_make, check_output_file
-from batchnet.cli.ranks import is_root, mpi_world, printer
+from batchnet.cli.ranks import is_root, mpi_world, note, printer
 
 MODELS = {
     "tutorial-cnn": "tutorial_cnn",
@@ -37,9 +37,11 @@ def add_parser(subparsers):
     parser.add_argument("--model", choices=sorted(MODELS), default="cnn",
                         help="tutorial-cnn (A), cnn (B: conv32-conv64-fc128), mlp (C: 784-100-50-10), "
                              "cnn-bn (B with batch norm and dropout)")
-    parser.add_argument("--epochs", type=arguments.non_negative_int,
-                        help="default: 2 (cnn, cnn-bn), 2 (tutorial-cnn), 3 (mlp)")
-    parser.add_argument("--batch-size", type=arguments.positive_int, help="default: 128 (cnn, cnn-bn), 32 (others)")
+    parser.add_argument("--epochs", type=arguments.epoch_count,
+                        help=f"default: 2 (cnn, cnn-bn), 2 (tutorial-cnn), 3 (mlp); at most {arguments.MAX_EPOCHS}")
+    parser.add_argument("--batch-size", type=arguments.positive_int,
+                        help="default: 128 (cnn, cnn-bn), 32 (others); one larger than the training set takes "
+                             "the whole set")
     parser.add_argument("--lr", type=arguments.positive_float, help="learning rate; default 1e-3")
     parser.add_argument("--optimizer", choices=("sgd", "adam"), help="default: adam")
     arguments.add_backend_arguments(parser)
@@ -72,6 +74,7 @@ def run(args):
     # under mpiexec every rank trains its shard of each batch; rank 0 alone prints, saves and plots
     comm = mpi_world()
     print = printer(comm)  # the builtin on rank 0 (or alone), silence on the other ranks
+    batch_size_given = args.batch_size is not None
     for option, value in TRAINING_DEFAULTS[args.model].items():
         if getattr(args, option) is None:
             setattr(args, option, value)
@@ -83,15 +86,26 @@ def run(args):
         check_folder_to_make("--plot", args.plot)
     if args.save is not None:
         check_output_file("--save", args.save, "model.npz")
+    args.threads, capped = arguments.threads_within_cores(args.threads)
+    if capped:
+        note(comm, "train", capped)
     started = time.perf_counter()
     # before the data: a backend that cannot run is said at once, not after a download
     network = getattr(models, MODELS[args.model])(backend=choose_backend(args.backend), dtype=args.dtype)
-    (x_train, y_train), (x_test, y_test) = load_data(args.dataset, args.data_dir)
+    (x_train, y_train), (x_test, y_test) = load_data(args.dataset, args.data_dir, verify=args.verify)
     if args.limit is not None:
         x_train, y_train = x_train[:args.limit], y_train[:args.limit]
+    for split, images in (("training", x_train), ("test", x_test)):
+        if not len(images):  # found now, not by fit or by the evaluation after training
+            raise CommandError(f"the {args.dataset} {split} set holds no images; expected at least 1")
     train_inputs, train_targets = prepare(x_train, y_train, args.dtype)
     test_inputs, test_targets = prepare(x_test, y_test, args.dtype)
-    _check_validation_split(args.validation_split, len(train_inputs))
+    trained_on = len(train_inputs) - _check_validation_split(args.validation_split, len(train_inputs))
+    if args.batch_size > trained_on:
+        if batch_size_given:  # a default too large for a few images is no news
+            note(comm, "train", f"--batch-size {args.batch_size} is more than the "
+                                f"{count(trained_on, 'training image')}: each step takes all {trained_on}")
+        args.batch_size = trained_on
     held_out = f" ({args.validation_split:g} held out for validation)" if args.validation_split else ""
     print(f"training {args.model} on {args.dataset}: {count(len(train_inputs), 'image')}{held_out}, "
           f"{count(args.epochs, 'epoch')}, {args.optimizer} lr={args.lr:g}, batch {args.batch_size}, "
@@ -171,13 +185,14 @@ def _save(network, path):
 
 
 def _check_validation_split(split, images):
-    """Refuse, as fit would but before training, a split that leaves no images to train on."""
+    """The images ``split`` holds out; refused, as fit would but before training, if that leaves none to train on."""
     if not split:
-        return
+        return 0
     held_out = max(1, round(images * split))  # as fit rounds it
     if held_out >= images:
         raise CommandError(f"--validation-split {split:g}: holding out {held_out} of {count(images, 'image')} "
                            "for validation_split leaves no training samples")
+    return held_out
 
 
 def _require_plotting():

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from batchnet.data.idx import IMAGES_MAGIC, LABELS_MAGIC, DatasetError, read_idx
+from batchnet.data.idx import IMAGES_MAGIC, LABELS_MAGIC, DatasetError, idx_header, read_idx
 from batchnet.data.sources import download_dataset, existing_file, find_dataset_dir, missing_message
 
 CLASSES = 10
+IMAGE_SHAPE = (28, 28)
 
 FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -44,6 +45,11 @@ class DatasetSpec:
     # of the train and test labels as read (the values, no header): MNIST and
     # Fashion-MNIST files are alike in all else, and these tell which one a folder holds
     labels_sha256: dict = field(default_factory=dict)
+    # of each published file decompressed, header included (what sha256sum says of the raw
+    # file), and the images in each split of those files: a file of exactly that shape is
+    # taken for the published one and must hash to it
+    raw_sha256: dict = field(default_factory=dict)
+    split_sizes: dict = field(default_factory=dict)
 
 
 DATASETS = {
@@ -63,6 +69,13 @@ DATASETS = {
             "train": "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13",
             "test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
         },
+        raw_sha256={
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+        split_sizes={"train": 60000, "test": 10000},
     ),
     "fashion-mnist": DatasetSpec(
         name="fashion-mnist",
@@ -82,29 +95,55 @@ DATASETS = {
             "train": "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
             "test": "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
         },
+        raw_sha256={
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        split_sizes={"train": 60000, "test": 10000},
         system_dirs=("/usr/share/datasets/fashion-mnist",),
         apt_package="dataset-fashion-mnist",
     ),
 }
 
 
-def load_mnist(data_dir=None, download=True):
+class ChecksumMismatch(DatasetError):
+    """A file shaped as a published one of a known dataset, whose content is not that file's."""
+
+    def __init__(self, path, dataset, base, got, expected):
+        self.path, self.dataset, self.base, self.got, self.expected = path, dataset, base, got, expected
+        super().__init__(f"{path}: {self.said()}; verify=False loads it anyway")
+
+    def said(self):
+        """What is wrong, without the way around it (the command line has its own)."""
+        return (f"has the shape of {self.dataset}'s {self.base} but not its content (sha256 {self.got}, "
+                f"expected {self.expected}): the file is corrupt or modified")
+
+
+def load_mnist(data_dir=None, download=True, verify=True):
     """MNIST digits: ``(x_train, y_train), (x_test, y_test)``, uint8, 60,000 + 10,000 images."""
-    return load_dataset("mnist", data_dir, download)
+    return load_dataset("mnist", data_dir, download, verify=verify)
 
 
-def load_fashion_mnist(data_dir=None, download=True):
+def load_fashion_mnist(data_dir=None, download=True, verify=True):
     """Fashion-MNIST clothes: ``(x_train, y_train), (x_test, y_test)``, uint8, 60,000 + 10,000 images."""
-    return load_dataset("fashion-mnist", data_dir, download)
+    return load_dataset("fashion-mnist", data_dir, download, verify=verify)
 
 
-def load_dataset(name, data_dir=None, download=True, splits=("train", "test")):
+def load_dataset(name, data_dir=None, download=True, splits=("train", "test"), verify=True):
     """Find (or download) the IDX files of dataset ``name`` and parse them; given a
     ``data_dir``, there and nowhere else.
 
     One ``(images, labels)`` pair per split in ``splits``, in that order:
     ``((x_train, y_train), (x_test, y_test))`` by default. ``splits=("test",)``
     needs only the two test files (evaluating a model needs no training set).
+
+    A file with the shape of the published one (60,000 or 10,000 images or
+    labels) is taken for it and must have its SHA-256, else
+    :class:`ChecksumMismatch`; ``verify=False`` loads such a file anyway.
+    Files of other shapes are other IDX data, welcome as they are. The
+    splits must hold images of one size.
     """
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}")
@@ -119,14 +158,36 @@ def load_dataset(name, data_dir=None, download=True, splits=("train", "test")):
         folder = download_dataset(spec, data_dir, bases)
     pairs = []
     for split in splits:
-        images, labels = _read_pair(existing_file(folder, FILES[f"{split}_images"]),
-                                    existing_file(folder, FILES[f"{split}_labels"]))
+        paths = existing_file(folder, FILES[f"{split}_images"]), existing_file(folder, FILES[f"{split}_labels"])
+        images, labels = _read_pair(*paths)
         other = _dataset_with_labels(split, labels)
         if other is not None and other != name:
             raise DatasetError(f"{folder} holds {other}, not {name} (its {split} labels are {other}'s): "
                                f"give the folder of the {name} files")
+        if verify:
+            _check_published(spec, split, paths[0], images, IMAGES_MAGIC)
+            _check_published(spec, split, paths[1], labels, LABELS_MAGIC)
         pairs.append((images, labels))
+    sizes = {split: images.shape[1:] for split, (images, _) in zip(splits, pairs)}
+    if len(set(sizes.values())) > 1:
+        said = " but ".join(f"the {split} images are {'x'.join(map(str, size))}" for split, size in sizes.items())
+        raise DatasetError(f"{folder}: {said}: a network trained on one split could not take the other")
     return tuple(pairs)
+
+
+def _check_published(spec, split, path, array, magic):
+    """Refuse ``array`` (read from ``path``) if it has the published file's shape but not its SHA-256."""
+    if split not in spec.split_sizes:
+        return
+    published_shape = (spec.split_sizes[split], *IMAGE_SHAPE) if magic == IMAGES_MAGIC else (spec.split_sizes[split],)
+    if array.shape != published_shape:
+        return
+    base = FILES[f"{split}_{'images' if magic == IMAGES_MAGIC else 'labels'}"]
+    # the header follows from the magic number and shape, both checked already
+    digest = hashlib.sha256(idx_header(magic, array.shape))
+    digest.update(np.ascontiguousarray(array))
+    if digest.hexdigest() != spec.raw_sha256[base]:
+        raise ChecksumMismatch(path, spec.name, base, digest.hexdigest(), spec.raw_sha256[base])
 
 
 def _dataset_with_labels(split, labels):

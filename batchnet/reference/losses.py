@@ -25,9 +25,9 @@ def softmax_cross_entropy(y_true, logits):
 
 
 def softmax_cross_entropy_prime(y_true, logits):
-    """d CE / d z = softmax(z) - y."""
+    """d CE / d z = softmax(z) * sum(y) - y (softmax(z) - y when y sums to 1)."""
     exps = np.exp(logits - logits.max())
-    return exps / np.sum(exps) - y_true
+    return exps / np.sum(exps) * np.sum(y_true) - y_true
 
 
 def binary_cross_entropy(y_true, logits):

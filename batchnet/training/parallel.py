@@ -28,6 +28,7 @@ whatever order the threads run). A network holding one runs its batches
 whole: :class:`BatchRunner` never shards them.
 """
 
+import os
 from concurrent.futures import ThreadPoolExecutor, wait
 
 from threadpoolctl import ThreadpoolController
@@ -55,6 +56,13 @@ def default_threads():
     """The threads BLAS is set to use (``OPENBLAS_NUM_THREADS``, threadpoolctl limits, else the cores)."""
     counts = [pool.num_threads for pool in _thread_pools().select(user_api="blas").lib_controllers]
     return max(counts, default=1)
+
+
+def available_cores():
+    """The cores this process may run on (its CPU affinity where the system has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def limit_threads(threads, user_api=None):

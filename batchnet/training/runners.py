@@ -7,6 +7,9 @@ the one way in, so that the network module stays the network's interface.
 """
 
 import contextlib
+import warnings
+
+import numpy as np
 
 from batchnet.arguments import count
 from batchnet.training.parallel import BatchRunner, limit_threads
@@ -82,3 +85,29 @@ def backward_parameters(layers, error):
     for layer in reversed(layers[first + 1:]):
         error = layer.backward(error)
     layers[first].backward(error, need_input_error=False)
+
+
+def warn_not_finite(network, inputs, outputs, where):
+    """Warn (RuntimeWarning) that some of ``outputs`` are not finite, naming the first layer
+    whose output stops being finite for the first such sample of ``inputs`` (finite host arrays).
+
+    Called only once the outputs are found not finite, so that a run whose
+    outputs are finite pays for one check of its final output and no more.
+    """
+    finite_rows = np.isfinite(outputs.reshape(len(outputs), -1)).all(axis=1)
+    row = int(np.argmin(finite_rows))
+    batch = network.backend.asarray(inputs[row:row + 1], dtype=network.dtype)
+    culprit = "no layer when run alone (it overflowed only in its batch)"
+    # the layers' own overflow warnings have been given once already, by the pass that failed
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for index, layer in enumerate(network.layers):
+            batch = layer.forward_propagation(batch)
+            if not bool(network.backend.xp.isfinite(batch).all()):
+                culprit = f"layer {index}, {layer!r}"
+                break
+    warnings.warn(
+        f"NeuralNetwork.{where}: the outputs of {int((~finite_rows).sum())} of {len(outputs)} samples are not "
+        f"finite (NaN or inf) though the inputs are: for sample {row} they first stop being finite in {culprit}; "
+        "a value overflowed the network's dtype (inputs far larger than the network was trained on?)",
+        RuntimeWarning, stacklevel=3)
