@@ -13,21 +13,24 @@ import sys
 
 import numpy as np
 
-from batchnet import (ActivationLayer, ConvolutionalLayer, FCLayer, FlattenLayer, MaxPoolingLayer,
+from batchnet import (ActivationLayer, ConvolutionalLayer, DropoutLayer, FCLayer, FlattenLayer, MaxPoolingLayer,
                       NeuralNetwork, mse, mse_prime, one_hot, save_model, softmax_cross_entropy,
                       softmax_cross_entropy_prime, tanh, tanh_prime)
 
 
 def make_data(kind, samples, seed=7):
-    """Random inputs for ``kind`` ("dense" or "conv") and one-hot targets of 3 classes, in float64."""
+    """Random inputs for ``kind`` ("dense", "dropout" or "conv") and one-hot targets of 3 classes, in float64."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(samples, 5) if kind == "dense" else (samples, 6, 6, 2))
+    x = rng.normal(size=(samples, 6, 6, 2) if kind == "conv" else (samples, 5))
     return x, one_hot(rng.integers(0, 3, size=samples), 3).astype(np.float64)
 
 
 def make_network(kind):
     network = NeuralNetwork(dtype="float64")
-    if kind == "dense":
+    if kind == "dropout":
+        (network.add(FCLayer(7)).add(DropoutLayer(0.5)).add(ActivationLayer(tanh, tanh_prime)).add(FCLayer(3))
+         .use(softmax_cross_entropy, softmax_cross_entropy_prime))
+    elif kind == "dense":
         (network.add(FCLayer(7)).add(ActivationLayer(tanh, tanh_prime)).add(FCLayer(3))
          .use(softmax_cross_entropy, softmax_cross_entropy_prime))
     else:
@@ -97,6 +100,8 @@ def main(argv):
         return
     train(network, x, y, options, comm)
     results = weights_of(network) | history_of(network)
+    if options.kind == "dropout":
+        results["last_mask"] = network.layers[1].mask
     if options.scenario == "evaluate":
         # the reference is this same rank running the whole data alone, with the same weights
         results |= {"gathered_predict": network.predict(x, batch_size=3, comm=comm),

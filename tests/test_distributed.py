@@ -91,6 +91,25 @@ def test_ranks_train_to_the_weights_and_history_of_one_process(tmp_path, ranks, 
     assert_same_as_one_process(ranks_results(ranks, tmp_path), expected)
 
 
+def test_ranks_drop_different_elements_and_still_end_with_one_set_of_weights(tmp_path):
+    # 16 rows, global batch 8, 2 ranks: shards of 4 rows, the same shape on both ranks
+    done = spawn(2, "train", tmp_path, "--kind", "dropout", "--samples", "16", "--batch", "8", "--no-shuffle")
+    assert done.returncode == 0, done.stderr
+    first, second = ranks_results(2, tmp_path)
+    assert first["last_mask"].shape == second["last_mask"].shape == (4, 7)
+    assert not np.array_equal(first["last_mask"], second["last_mask"]), "both ranks dropped the same elements"
+    for name in first:
+        if name.startswith("layer"):
+            np.testing.assert_array_equal(first[name], second[name], err_msg=name)
+    # the same job again gives the same masks
+    again = tmp_path / "again"
+    again.mkdir()
+    assert spawn(2, "train", again, "--kind", "dropout", "--samples", "16", "--batch", "8",
+                 "--no-shuffle").returncode == 0
+    for rank, result in enumerate(ranks_results(2, again)):
+        np.testing.assert_array_equal(result["last_mask"], (first, second)[rank]["last_mask"])
+
+
 @pytest.mark.parametrize("ranks", [2, 3])
 def test_gathered_evaluate_and_predict_equal_one_process(tmp_path, ranks):
     # 10 rows on 3 ranks: shards of 4, 3 and 3, each run in batches of 3

@@ -43,6 +43,10 @@ def share_parameters(distributed, network, first_rows):
         set_training(network.layers, False)
         network.forward(first_rows)
     distributed.broadcast_parameters(network.layers)
+    # layers that draw random numbers per row (dropout) take a stream of this rank's own
+    for layer in network.layers:
+        if hasattr(layer, "seed_for_rank"):
+            layer.seed_for_rank(distributed.rank)
 
 
 class RankMetrics(RunningMetrics):

@@ -46,6 +46,7 @@ class DropoutLayer(Layer):
             raise ValueError(f"DropoutLayer: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.mask_generator = None
+        self.mask_seed = None
 
     @property
     def initialized(self):
@@ -56,8 +57,19 @@ class DropoutLayer(Layer):
             raise TypeError(f"DropoutLayer: expected float32 or float64 input, got {self.dtype}")
         # a child seed: the parent's stream (the network's weights) is left as it was
         (child,) = self.rng.spawn(1)
-        seed = int(child.bit_generator.seed_seq.generate_state(1, np.uint64)[0])
-        self.mask_generator = self.xp.random.default_rng(seed)
+        self.mask_seed = int(child.bit_generator.seed_seq.generate_state(1, np.uint64)[0])
+        self.mask_generator = self.xp.random.default_rng(self.mask_seed)
+
+    def seed_for_rank(self, rank):
+        """Draw masks from a stream of this rank's own (data-parallel training over MPI).
+
+        Every rank has the same seed, so without this, ranks with shards of
+        one shape would drop the very same elements of their rows. Rank r's
+        stream comes from ``SeedSequence([mask_seed, r])``: the same job gives
+        the same masks again.
+        """
+        state = np.random.SeedSequence([self.mask_seed, int(rank)]).generate_state(1, np.uint64)[0]
+        self.mask_generator = self.xp.random.default_rng(int(state))
 
     def forward(self, input_data):
         if not self.training or self.rate == 0:
