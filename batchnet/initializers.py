@@ -43,9 +43,20 @@ def he_normal(rng, shape, fan_in, fan_out, dtype):
     return (rng.standard_normal(shape) * math.sqrt(2.0 / fan_in)).astype(dtype)
 
 
+def uniform_fan_in(rng, shape, fan_in, fan_out, dtype):
+    """U(-a, a) with a = 1 / sqrt(fan_in): PyTorch's default for Conv2d and Linear weights.
+
+    A third of He's variance. Before batch norm the scale of the weights does
+    not change the output, only how far a step moves them: smaller weights
+    learn faster under the same learning rate (see models.cnn_bn).
+    """
+    limit = 1 / math.sqrt(fan_in)
+    return rng.uniform(-limit, limit, shape).astype(dtype)
+
+
 INITIALIZERS = {
     function.__name__: function
-    for function in (zeros, tutorial_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal)
+    for function in (zeros, tutorial_uniform, glorot_uniform, glorot_normal, he_uniform, he_normal, uniform_fan_in)
 }
 
 

@@ -84,18 +84,25 @@ def cnn_bn(backend=None, dtype="float32"):
     ``standard_cnn``'s convolutions and dense layers, so that the cost of batch
     norm and dropout can be read against it (their biases are kept: the batch
     norm after them cancels them, at the cost of a few idle parameters).
+
+    Every weight starts from ``uniform_fan_in`` (PyTorch's default), not He:
+    a layer before batch norm gives the same output at any scale of its
+    weights, and Adam's steps have a fixed size, so weights a sqrt(6) smaller
+    learn faster. On Fashion-MNIST (benchmarks/compare/accuracy_bn.py, 15
+    epochs) He's weights reached 91.6%, these 92.5%, as PyTorch's same net did.
     """
     network = NeuralNetwork(backend=backend, dtype=dtype)
+    weights = "uniform_fan_in"
     for filters in (32, 64):
-        network.add(ConvolutionalLayer(filters, (3, 3), padding=1))
+        network.add(ConvolutionalLayer(filters, (3, 3), padding=1, weight_initializer=weights))
         network.add(BatchNormalizationLayer())
         network.add(ActivationLayer(relu, relu_prime))
         network.add(MaxPoolingLayer((2, 2), stride=2))
         network.add(DropoutLayer(0.25))
     network.add(FlattenLayer())
-    network.add(FCLayer(128, weight_initializer="he_uniform"))
+    network.add(FCLayer(128, weight_initializer=weights))
     network.add(BatchNormalizationLayer())
     network.add(ActivationLayer(relu, relu_prime))
     network.add(DropoutLayer(0.5))
-    network.add(FCLayer(CLASSES))
+    network.add(FCLayer(CLASSES, weight_initializer=weights))
     return network.use(softmax_cross_entropy, softmax_cross_entropy_prime)

@@ -82,24 +82,13 @@ def cosine_rate(epoch, epochs):
     return LEARNING_RATE * (1 + np.cos(np.pi * epoch / epochs)) / 2
 
 
-def torch_uniform(rng, shape, fan_in, fan_out, dtype):
-    """PyTorch's default for Conv2d and Linear weights: U(-1/sqrt(fan_in), 1/sqrt(fan_in))."""
-    limit = 1 / np.sqrt(fan_in)
-    return rng.uniform(-limit, limit, shape).astype(dtype)
-
-
-def run_batchnet(data, epochs, seed, threads, report, augment=False, mirror=False, initializer=None):
+def run_batchnet(data, epochs, seed, threads, report, augment=False, mirror=False):
     from batchnet.models import cnn_bn
     from batchnet.optimizers import Adam
 
     x_train, y_train, x_test, y_test = data
     targets = np.eye(10, dtype=np.float32)[y_train]
-    network = cnn_bn()
-    if initializer == "torch":
-        # weights are drawn at the first forward pass: set before it
-        for layer in network.layers:
-            if hasattr(layer, "weight_initializer"):
-                layer.weight_initializer = torch_uniform
+    network = cnn_bn()  # its weights drawn as PyTorch's defaults draw them (uniform_fan_in)
     # one fit per epoch, so that each can get its own augmented images; one Adam throughout,
     # its rate set as CosineAnnealing(epochs) would
     adam = Adam(LEARNING_RATE)
@@ -161,9 +150,6 @@ def main():
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--initializer", choices=("batchnet", "torch"), default="batchnet",
-                        help="batchnet: cnn_bn's own (He uniform, Glorot for the last layer); "
-                             "torch: PyTorch's default U(+-1/sqrt(fan_in)) for every weight (batchnet only)")
     parser.add_argument("--augment", action="store_true",
                         help="shift each training image by up to 2 pixels each epoch (and mirror Fashion-MNIST's)")
     args = parser.parse_args()
@@ -176,13 +162,11 @@ def main():
 
     print(f"{args.library} cnn_bn on {args.dataset}: {args.epochs} epochs, adam lr {LEARNING_RATE}, "
           f"cosine, batch {BATCH_SIZE}, seed {args.seed}, {args.threads} thread(s), "
-          f"{args.initializer + ' weights, ' if args.library == 'batchnet' else ''}"
           f"{'shifts' + (' and mirrors' if args.dataset == 'fashion-mnist' else '') if args.augment else 'no augmentation'}",
           flush=True)
     runner = run_batchnet if args.library == "batchnet" else run_torch
     # digits are not mirror-symmetric; clothes are, left to right
-    options = {"initializer": args.initializer} if args.library == "batchnet" else {}
-    runner(data, args.epochs, args.seed, args.threads, report, args.augment, args.dataset == "fashion-mnist", **options)
+    runner(data, args.epochs, args.seed, args.threads, report, args.augment, args.dataset == "fashion-mnist")
 
 
 if __name__ == "__main__":
