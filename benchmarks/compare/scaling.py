@@ -23,6 +23,7 @@ pixels (1: linear in the image's area)::
 """
 
 import argparse
+import importlib.util
 import csv
 import json
 import math
@@ -209,8 +210,13 @@ def main(argv=None):
         writer = csv.DictWriter(file, FIELDS)
         writer.writeheader()
         writer.writerows({field: row[field] for field in FIELDS} for row in rows)
-    plot(rows, args.output / "scaling.png")
     print(statement(rows))
+    if importlib.util.find_spec("matplotlib") is None:
+        # the figures are the CSV and the table; the plot is their picture
+        print(f"wrote {args.output / 'scaling.csv'}; no plot: matplotlib is not installed "
+              "(pip install \"batchnet[plot]\")")
+        return
+    plot(rows, args.output / "scaling.png")
     print(f"wrote {args.output / 'scaling.csv'} and {args.output / 'scaling.png'}")
 
 
