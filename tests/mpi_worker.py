@@ -100,8 +100,6 @@ def main(argv):
         return
     train(network, x, y, options, comm)
     results = weights_of(network) | history_of(network)
-    if options.kind == "dropout":
-        results["last_mask"] = network.layers[1].mask
     if options.scenario == "evaluate":
         # the reference is this same rank running the whole data alone, with the same weights
         results |= {"gathered_predict": network.predict(x, batch_size=3, comm=comm),

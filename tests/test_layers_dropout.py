@@ -200,3 +200,20 @@ def test_the_same_seed_trains_the_same_weights_with_dropout_and_another_seed_oth
         weights.append(network.layers[3].weights)
     np.testing.assert_array_equal(weights[0], weights[1])
     assert not np.allclose(weights[0], weights[2])
+
+
+def test_rows_of_a_global_batch_get_that_batchs_masks_and_a_batch_elsewhere_keeps_the_stream_in_step():
+    # what data-parallel training relies on: a process's rows are masked as one process masks them
+    first, second = _batch(1, (8, 6)), _batch(2, (8, 6))
+    whole, part, elsewhere = (_training_layer(0.5, seed=4) for _ in range(3))
+    expected_first, expected_second = whole.forward_propagation(first), whole.forward_propagation(second)
+    part.rows_of_batch = (3, 5, 8)
+    np.testing.assert_array_equal(part.forward_propagation(first[3:5]), expected_first[3:5])
+    # no rows of the first batch here: its masks are drawn anyway, so the second batch's are the same
+    elsewhere.training = False
+    elsewhere.forward_propagation(first[:1])  # made ready (no draws), as every process is before training
+    elsewhere.training = True
+    elsewhere.rows_of_batch = (8, 8, 8)
+    elsewhere.draw_for_rows_elsewhere()
+    elsewhere.rows_of_batch = (2, 6, 8)
+    np.testing.assert_array_equal(elsewhere.forward_propagation(second[2:6]), expected_second[2:6])

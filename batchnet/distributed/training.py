@@ -43,10 +43,6 @@ def share_parameters(distributed, network, first_rows):
         set_training(network.layers, False)
         network.forward(first_rows)
     distributed.broadcast_parameters(network.layers)
-    # layers that draw random numbers per row (dropout) take a stream of this rank's own
-    for layer in network.layers:
-        if hasattr(layer, "seed_for_rank"):
-            layer.seed_for_rank(distributed.rank)
 
 
 class RankMetrics(RunningMetrics):
@@ -78,15 +74,34 @@ class DistributedLoop(TrainingLoop):
         self.distributed = distributed
         self._rows = self._global_rows = 0
 
+    def run(self, *arguments, **options):
+        try:
+            return super().run(*arguments, **options)
+        finally:
+            for layer in self._per_row_draws():
+                layer.rows_of_batch = None  # a later fit in one process draws for its own batches
+
+    def _per_row_draws(self):
+        """The layers that draw random numbers per row (dropout): they draw the whole global batch's."""
+        return [layer for layer in self.network.layers if hasattr(layer, "rows_of_batch")]
+
     def _local_batch(self, indices):
+        total = indices.stop - indices.start if isinstance(indices, slice) else len(indices)
+        start, stop = self.distributed.bounds(total)
         if isinstance(indices, slice):  # unshuffled: the global batch is rows start..stop
-            start, stop = self.distributed.bounds(indices.stop - indices.start)
             local = slice(indices.start + start, indices.start + stop)
-            self._rows, self._global_rows = stop - start, indices.stop - indices.start
-            return local
-        local = self.distributed.shard(indices)
-        self._rows, self._global_rows = len(local), len(indices)
+        else:
+            local = indices[start:stop]
+        self._rows, self._global_rows = stop - start, total
+        for layer in self._per_row_draws():
+            layer.rows_of_batch = (start, stop, total)
         return local
+
+    def step(self, runner, x_batch, y_batch, metrics):
+        if not len(x_batch):  # no rows of this batch here: the others still draw its masks
+            for layer in self._per_row_draws():
+                layer.draw_for_rows_elsewhere()
+        super().step(runner, x_batch, y_batch, metrics)
 
     def _reduce_gradients(self, layers):
         # each rank's gradients are means over its rows: weighted by rows / global rows, summed

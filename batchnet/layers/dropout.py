@@ -46,7 +46,8 @@ class DropoutLayer(Layer):
             raise ValueError(f"DropoutLayer: rate must be a number in [0, 1), got {rate!r}")
         self.rate = float(rate)
         self.mask_generator = None
-        self.mask_seed = None
+        # (start, stop, total) while data-parallel training runs: see _uniform_draws
+        self.rows_of_batch = None
 
     @property
     def initialized(self):
@@ -57,34 +58,50 @@ class DropoutLayer(Layer):
             raise TypeError(f"DropoutLayer: expected float32 or float64 input, got {self.dtype}")
         # a child seed: the parent's stream (the network's weights) is left as it was
         (child,) = self.rng.spawn(1)
-        self.mask_seed = int(child.bit_generator.seed_seq.generate_state(1, np.uint64)[0])
-        self.mask_generator = self.xp.random.default_rng(self.mask_seed)
-
-    def seed_for_rank(self, rank):
-        """Draw masks from a stream of this rank's own (data-parallel training over MPI).
-
-        Every rank has the same seed, so without this, ranks with shards of
-        one shape would drop the very same elements of their rows. Rank r's
-        stream comes from ``SeedSequence([mask_seed, r])``: the same job gives
-        the same masks again.
-        """
-        state = np.random.SeedSequence([self.mask_seed, int(rank)]).generate_state(1, np.uint64)[0]
-        self.mask_generator = self.xp.random.default_rng(int(state))
+        seed = int(child.bit_generator.seed_seq.generate_state(1, np.uint64)[0])
+        self.mask_generator = self.xp.random.default_rng(seed)
 
     def forward(self, input_data):
         if not self.training or self.rate == 0:
             self.mask = None
             return input_data
         xp = self.xp
-        # uniform draws become the scaled mask in place: keep where u >= rate
+        # uniform draws become the scaled mask (in place, in one process): keep where u >= rate
         mask = self._buffer("mask", input_data.shape, input_data.dtype)
-        self.mask_generator.random(input_data.shape, dtype=input_data.dtype, out=mask)
+        uniform = self._uniform_draws(input_data.shape, input_data.dtype, mask)
         keep = self._buffer("keep", input_data.shape, np.bool_)
-        xp.greater_equal(mask, input_data.dtype.type(self.rate), out=keep)
+        xp.greater_equal(uniform, input_data.dtype.type(self.rate), out=keep)
         xp.multiply(keep, input_data.dtype.type(1.0 / (1.0 - self.rate)), out=mask)
         self.mask = mask
         output = self._buffer("output", input_data.shape, input_data.dtype)
         return xp.multiply(input_data, mask, out=output)
+
+    def _uniform_draws(self, shape, dtype, out):
+        """U[0, 1) draws for a batch of ``shape``, in ``out``, or, in data-parallel training, a view.
+
+        There ``rows_of_batch = (start, stop, total)`` says that this batch is
+        rows start..stop of a global batch of ``total`` rows: the draws are the
+        whole global batch's, cut to those rows, so that the processes together
+        drop what one process training on the whole batch would (same seed,
+        same generator on each), and P processes give one process's weights.
+        """
+        if self.rows_of_batch is None:
+            return self.mask_generator.random(shape, dtype=dtype, out=out)
+        start, stop, total = self.rows_of_batch
+        if stop - start != shape[0]:
+            raise ValueError(f"{self.name}: rows_of_batch {self.rows_of_batch} does not fit a batch of {shape[0]} rows")
+        whole = self._buffer("whole_batch_draws", (total, *shape[1:]), dtype)
+        self.mask_generator.random(whole.shape, dtype=dtype, out=whole)
+        return whole[start:stop]
+
+    def draw_for_rows_elsewhere(self):
+        """Draw, and leave unused, the masks of a global batch none of whose rows are here.
+
+        The data-parallel loop calls it for a process whose share of a (last,
+        small) batch is empty, so that its generator keeps step with the others'.
+        """
+        if self.training and self.rate != 0 and self.rows_of_batch is not None:
+            self._uniform_draws((0, *self.sample_shape), self.dtype, None)
 
     def backward(self, output_error):
         """dE/dx = dE/dy * mask (the forward pass's own: the identity after an inference pass)."""
