@@ -89,7 +89,7 @@ def cnn_bn(backend=None, dtype="float32"):
     a layer before batch norm gives the same output at any scale of its
     weights, and Adam's steps have a fixed size, so weights a sqrt(6) smaller
     learn faster. On Fashion-MNIST (benchmarks/compare/accuracy_bn.py, 15
-    epochs) He's weights reached 91.6%, these 92.5%, as PyTorch's same net did.
+    epochs) He's weights reached 91.6%, these 92.5%, as PyTorch's same net does.
     """
     network = NeuralNetwork(backend=backend, dtype=dtype)
     weights = "uniform_fan_in"
