@@ -1,13 +1,10 @@
 """Tiny MNIST-shaped IDX files for the command-line tests, and the fixtures built on them."""
 
-import gzip
-
 import numpy as np
 import pytest
 
 from batchnet import cli
-from batchnet.data import mnist as datasets
-from batchnet.data import sources
+from data_files import isolate, write_idx
 
 
 def write_tiny_dataset(folder, train=240, test=60, seed=0):
@@ -25,10 +22,7 @@ def write_tiny_dataset(folder, train=240, test=60, seed=0):
     for prefix, count in (("train", train), ("t10k", test)):
         labels = rng.integers(0, 10, count)
         for kind, array in (("images-idx3", images_for(labels)), ("labels-idx1", labels)):
-            array = np.asarray(array, dtype=np.uint8)
-            header = (0x0800 + array.ndim).to_bytes(4, "big") + b"".join(
-                size.to_bytes(4, "big") for size in array.shape)
-            (folder / f"{prefix}-{kind}-ubyte.gz").write_bytes(gzip.compress(header + array.tobytes()))
+            write_idx(folder / f"{prefix}-{kind}-ubyte.gz", array)
     return folder
 
 
@@ -48,13 +42,4 @@ def saved_model(data_dir, tmp_path_factory):
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
     """No data anywhere and no network."""
-    monkeypatch.delenv("BATCHNET_DATA", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    for name, spec in datasets.DATASETS.items():
-        monkeypatch.setitem(datasets.DATASETS, name, datasets.DatasetSpec(
-            spec.name, spec.mirrors, spec.sha256, (), spec.apt_package))
-
-    def no_network(url, timeout=None):
-        raise OSError("network unreachable (test)")
-
-    monkeypatch.setattr(sources, "urlopen", no_network)
+    isolate(monkeypatch, tmp_path / "home")

@@ -5,6 +5,7 @@ downloader's ``urlopen`` is replaced). ``REAL_MNIST`` is ../shared/data/mnist,
 read by the tests that need the real files when that folder exists.
 """
 
+import dataclasses
 import gzip
 import hashlib
 import io
@@ -50,23 +51,24 @@ def write_dataset(folder, train=12, test=5, seed=0, gz=True):
 
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """No $BATCHNET_DATA, an empty home, no system folders, and a network that fails."""
+def isolate(monkeypatch, home):
+    """No $BATCHNET_DATA, ``home`` as the home folder, no system folders, and a network that fails."""
     monkeypatch.delenv("BATCHNET_DATA", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOME", str(home))
     for name, spec in mnist.DATASETS.items():
-        monkeypatch.setitem(
-            mnist.DATASETS, name, mnist.DatasetSpec(spec.name, spec.mirrors, spec.sha256, (), spec.apt_package,
-                                                          spec.labels_sha256)
-        )
+        monkeypatch.setitem(mnist.DATASETS, name, dataclasses.replace(spec, system_dirs=()))
 
     def no_network(url, timeout=None):
         raise OSError("network unreachable (test)")
 
     monkeypatch.setattr(sources, "urlopen", no_network)
-    return tmp_path
 
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """No $BATCHNET_DATA, an empty home, no system folders, and a network that fails."""
+    isolate(monkeypatch, tmp_path / "home")
+    return tmp_path
 
 
 class FakeResponse(io.BytesIO):

@@ -139,4 +139,3 @@ class ParametricLayer(Layer):
         if self.bias_initializer.__name__ != "zeros":
             parts.append(f"bias_initializer={initializer_name(self.bias_initializer)}")
         return parts
-
